@@ -1,0 +1,1 @@
+"""Test helpers shared by every app: the organisation and personas tests act as."""

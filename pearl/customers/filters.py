@@ -1,0 +1,134 @@
+"""One filter set for customers, shared by the list page, the API and exports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext_lazy as _
+
+from pearl.customers.choices import CustomerKind, CustomerStatus, CustomFieldObject, CustomFieldType, Grade
+from pearl.customers.customfields import clean_value, definitions
+from pearl.customers.models import Customer
+from pearl.customers.search import search_filter
+
+ORDERINGS = {
+    "-id": ("-id",),
+    "id": ("id",),
+    "name": ("name_pinyin", "id"),
+    "-name": ("-name_pinyin", "-id"),
+    "-updated_at": ("-updated_at", "-id"),
+    "updated_at": ("updated_at", "id"),
+    "grade": ("grade", "-id"),
+}
+ORDERING_LABELS = {
+    "-id": _("Newest first"),
+    "id": _("Oldest first"),
+    "name": _("Name A→Z (pinyin)"),
+    "-name": _("Name Z→A (pinyin)"),
+    "-updated_at": _("Recently updated"),
+    "updated_at": _("Least recently updated"),
+    "grade": _("Grade"),
+}
+
+
+def _blank(choices: Any) -> list[tuple[str, Any]]:
+    return [("", "—"), *choices]
+
+
+class CustomerFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=64)
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=_blank(CustomerKind.choices))
+    customer_type = forms.IntegerField(label=_("Customer type"), required=False, min_value=1)
+    industry = forms.IntegerField(label=_("Industry"), required=False, min_value=1)
+    source = forms.IntegerField(label=_("Source channel"), required=False, min_value=1)
+    province = forms.CharField(label=_("Province"), required=False, max_length=32)
+    city = forms.CharField(label=_("City"), required=False, max_length=32)
+    district = forms.CharField(label=_("District"), required=False, max_length=32)
+    grade = forms.ChoiceField(label=_("Grade"), required=False, choices=_blank(Grade.choices))
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=_blank(CustomerStatus.choices))
+    tag = forms.IntegerField(label=_("Tag"), required=False, min_value=1)
+    owner = forms.CharField(label=_("Owner"), required=False, max_length=20)
+    team = forms.IntegerField(label=_("Team"), required=False, min_value=1)
+    ordering = forms.ChoiceField(
+        label=_("Sort"), required=False, choices=list(ORDERING_LABELS.items())
+    )
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(data, *args, **kwargs)
+        self.custom_definitions = definitions(CustomFieldObject.CUSTOMER)
+        for definition in self.custom_definitions:
+            self.fields[f"cf_{definition.key}"] = forms.CharField(
+                label=definition.label, required=False, max_length=200
+            )
+
+    def clean_owner(self) -> str:
+        value = (self.cleaned_data.get("owner") or "").strip()
+        if value and value != "me" and not value.isdigit():
+            raise forms.ValidationError(_("Owner is a user id or “me”."))
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for definition in self.custom_definitions:
+            name = f"cf_{definition.key}"
+            raw = cleaned.get(name)
+            if raw in (None, ""):
+                continue
+            try:
+                # A multi-choice filter matches customers that have that one choice ticked.
+                probe = definition
+                if definition.field_type == CustomFieldType.MULTI_CHOICE:
+                    probe = type(definition)(field_type=CustomFieldType.CHOICE, choices=definition.choices)
+                cleaned[name] = clean_value(probe, raw)
+            except ValueError as exc:
+                self.add_error(name, str(exc))
+        return cleaned
+
+    def filter_q(self, actor: Any) -> Q:
+        """The conditions; call after ``is_valid()``."""
+        data = self.cleaned_data
+        q = search_filter(data.get("q") or "")
+        for key in ("kind", "grade", "status", "province", "city", "district"):
+            if data.get(key):
+                q &= Q(**{key: data[key]})
+        for key in ("customer_type", "industry", "source", "team"):
+            if data.get(key):
+                q &= Q(**{f"{key}_id": data[key]})
+        if data.get("tag"):
+            q &= Q(tags__id=data["tag"])
+        owner = data.get("owner")
+        if owner:
+            q &= Q(owner_id=actor.pk if owner == "me" else int(owner))
+        for definition in self.custom_definitions:
+            value = data.get(f"cf_{definition.key}")
+            if value in (None, ""):
+                continue
+            q &= _custom_field_q(definition.key, definition.field_type, value)
+        return q
+
+    def apply(self, qs: QuerySet[Customer], actor: Any) -> QuerySet[Customer]:
+        qs = qs.filter(self.filter_q(actor))
+        return qs.order_by(*ORDERINGS.get(self.cleaned_data.get("ordering") or "-id", ("-id",)))
+
+
+def _custom_field_q(key: str, field_type: str, value: Any) -> Q:
+    if field_type == CustomFieldType.MULTI_CHOICE:
+        if connection.vendor == "postgresql":
+            return Q(custom_fields__contains={key: [value]})
+        # SQLite has no JSON containment; json_each over the one array is exact and cheap.
+        return Q(
+            pk__in=RawSQL(
+                f"SELECT c.id FROM {Customer._meta.db_table} c, json_each(c.custom_fields, %s) j "
+                "WHERE j.value = %s",
+                [f'$."{key}"', value],
+            )
+        )
+    return Q(**{f"custom_fields__{key}": value})
+
+
+def filter_errors(form: forms.Form) -> dict[str, list[str]]:
+    return {field: [str(e) for e in errs] for field, errs in form.errors.items()}

@@ -1,0 +1,31 @@
+"""Writes for customers, contacts and their settings. Views, API and commands call only these."""
+
+from pearl.customers.services.config import (
+    choice_option_create,
+    choice_option_update,
+    custom_field_create,
+    custom_field_delete,
+    custom_field_update,
+    tag_create,
+    tag_delete,
+    tag_update,
+)
+from pearl.customers.services.contacts import contact_create, contact_delete, contact_update
+from pearl.customers.services.customers import customer_create, customer_delete, customer_update
+
+__all__ = [
+    "choice_option_create",
+    "choice_option_update",
+    "contact_create",
+    "contact_delete",
+    "contact_update",
+    "custom_field_create",
+    "custom_field_delete",
+    "custom_field_update",
+    "customer_create",
+    "customer_delete",
+    "customer_update",
+    "tag_create",
+    "tag_delete",
+    "tag_update",
+]

@@ -1,0 +1,94 @@
+"""Keeps the derived lookups of a customer in step: identities and the search index."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from pearl.core.errors import Conflict
+from pearl.core.phones import format_phone
+from pearl.customers.choices import IdentityKind
+from pearl.customers.models import Contact, Customer, CustomerSearchToken, Identity
+from pearl.customers.search import customer_document
+
+_CONTACT_KINDS = (IdentityKind.MOBILE, IdentityKind.EMAIL, IdentityKind.WECHAT)
+
+
+def contact_identities(contact: Contact) -> list[tuple[str, str]]:
+    found = []
+    if contact.mobile:
+        found.append((IdentityKind.MOBILE.value, contact.mobile))
+    if contact.email:
+        found.append((IdentityKind.EMAIL.value, contact.email.lower()))
+    if contact.wechat:
+        found.append((IdentityKind.WECHAT.value, contact.wechat))
+    return found
+
+
+def identity_holder(kind: str, value: str, *, exclude_customer_id: int | None = None) -> Customer | None:
+    qs = Identity.objects.filter(kind=kind, value=value).select_related("customer")
+    if exclude_customer_id:
+        qs = qs.exclude(customer_id=exclude_customer_id)
+    row = qs.first()
+    return row.customer if row else None
+
+
+def identity_conflict_message(kind: str, value: str, holder: Customer) -> str:
+    shown = format_phone(value) if kind == IdentityKind.MOBILE else value
+    labels = {
+        IdentityKind.MOBILE: _("Phone number"),
+        IdentityKind.EMAIL: _("Email"),
+        IdentityKind.WECHAT: _("WeChat id"),
+        IdentityKind.EXTERNAL: _("External id"),
+    }
+    return _("%(kind)s %(value)s already belongs to customer “%(customer)s” (#%(id)s).") % {
+        "kind": labels.get(IdentityKind(kind), kind),
+        "value": shown,
+        "customer": holder.name,
+        "id": holder.pk,
+    }
+
+
+def sync_identities(customer: Customer) -> None:
+    """Make the customer's contact identities equal to what its contacts carry now.
+
+    Raises Conflict naming the other customer when one of them is already taken.
+    """
+    desired: dict[tuple[str, str], int] = {}
+    for contact in customer.contacts.all():
+        for key in contact_identities(contact):
+            desired.setdefault(key, contact.pk)
+    for kind, value in desired:
+        holder = identity_holder(kind, value, exclude_customer_id=customer.pk)
+        if holder is not None:
+            raise Conflict(
+                identity_conflict_message(kind, value, holder),
+                extra={"customer": holder.pk, "kind": kind, "value": value},
+            )
+    existing = {
+        (i.kind, i.value): i for i in Identity.objects.filter(customer=customer, kind__in=_CONTACT_KINDS)
+    }
+    stale = [i.pk for key, i in existing.items() if key not in desired]
+    if stale:
+        Identity.objects.filter(pk__in=stale).delete()
+    Identity.objects.bulk_create(
+        [
+            Identity(kind=kind, value=value, customer=customer, contact_id=contact_id)
+            for (kind, value), contact_id in desired.items()
+            if (kind, value) not in existing
+        ]
+    )
+
+
+def reindex(customer: Customer) -> None:
+    """Refresh the search blob, sort key and tokens of one customer (same transaction as the write)."""
+    tokens, blob, pinyin = customer_document(customer)
+    if blob != customer.search_blob or pinyin != customer.name_pinyin:
+        Customer.objects.filter(pk=customer.pk).update(search_blob=blob, name_pinyin=pinyin)
+        customer.search_blob, customer.name_pinyin = blob, pinyin
+    current = set(CustomerSearchToken.objects.filter(customer=customer).values_list("token", flat=True))
+    gone = current - tokens
+    if gone:
+        CustomerSearchToken.objects.filter(customer=customer, token__in=gone).delete()
+    CustomerSearchToken.objects.bulk_create(
+        [CustomerSearchToken(token=t, customer=customer) for t in sorted(tokens - current)]
+    )

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from pearl.api import api
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="customers:customer_list", permanent=False)),
+    path("accounts/", include("pearl.accounts.urls")),
+    path("customers/", include("pearl.customers.urls")),
+    path("settings/", include("pearl.accounts.settings_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
