@@ -18,8 +18,18 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "")
 
 
+def fold_width(text: str) -> str:
+    """Full-width letters and digits become ASCII; Chinese punctuation such as （） stays as typed."""
+    return "".join(
+        chr(ord(c) - 0xFEE0) if "\uff10" <= c <= "\uff19" or "\uff21" <= c <= "\uff3a" or "\uff41" <= c <= "\uff5a"
+        else c
+        for c in text
+    )
+
+
 def clean_spaces(text: str) -> str:
-    return _SPACES.sub(" ", nfkc(text)).strip()
+    """Collapse any run of spaces (incl. the ideographic space) and fold full-width letters/digits."""
+    return _SPACES.sub(" ", fold_width(text or "").replace("\u3000", " ")).strip()
 
 
 def normalize_company_name(name: str) -> str:
