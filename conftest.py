@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pearl.core.testing.personas import Org, build_org
@@ -11,6 +13,6 @@ def org(db: None) -> Org:
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+def _fast_password_hashing(settings: Any) -> None:
     # PBKDF2's deliberate slowness is for production; personas are created in almost every test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

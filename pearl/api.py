@@ -1,3 +1,23 @@
-from ninja import NinjaAPI
+"""The one JSON API under /api/v1/: every app adds its router here."""
 
-api = NinjaAPI(title="Pearl API", version="1", urls_namespace="api")
+from django.utils.translation import gettext_lazy as _
+
+from pearl.accounts.api import router as accounts_router
+from pearl.core.api import PearlAPI
+from pearl.customers.api import router as customers_router
+
+api = PearlAPI(
+    title="Pearl API",
+    version="1",
+    urls_namespace="api",
+    description=str(
+        _(
+            "Authenticate with `Authorization: Bearer pearl_…` (create a token in the UI or with "
+            "`pearl token USERNAME`) or with the browser session plus the X-CSRFToken header. Errors are "
+            "RFC 9457 application/problem+json. Single records carry an ETag; send it back as If-Match "
+            "to refuse a stale write (412). POSTs accept an Idempotency-Key."
+        )
+    ),
+)
+api.add_router("", accounts_router)
+api.add_router("", customers_router)

@@ -55,7 +55,7 @@ def team_update(*, actor: User, team: Team, name: str, parent: Team | None) -> T
     if old_path != team.path:
         # Re-root the whole subtree in one pass; teams are few, customers point at teams by id.
         for child in Team.objects.filter(path__startswith=old_path).exclude(pk=team.pk).order_by("path"):
-            child.path = team.path + child.path[len(old_path):]
+            child.path = team.path + child.path[len(old_path) :]
             child.save(update_fields=["path"])
     return team
 
@@ -103,8 +103,13 @@ def user_create(
             field_errors={"username": [_("Taken.")]},
         )
     user = User(
-        username=username, role=role, team=team, display_name=display_name.strip(), email=email.strip(),
-        is_superuser=is_superuser, is_staff=is_superuser,
+        username=username,
+        role=role,
+        team=team,
+        display_name=display_name.strip(),
+        email=email.strip(),
+        is_superuser=is_superuser,
+        is_staff=is_superuser,
     )
     _check_password(password, user)
     user.set_password(password)

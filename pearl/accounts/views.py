@@ -71,13 +71,17 @@ def settings_page(*, manage: bool = True) -> Callable[[View], View]:
 
 
 def add_service_errors(form: forms.Form, exc: ApplicationError) -> None:
-    """Put a service's refusal on the form: field messages on their fields, the rest on top."""
-    placed = False
+    """Put a service's refusal on the form: field messages on their fields, the rest on top.
+
+    The overall message goes on top too unless it merely repeats a field's message (services often
+    pair a full sentence, "A team cannot sit under itself…", with a short field note, "Invalid.").
+    """
+    placed: set[str] = set()
     for field, msgs in exc.field_errors.items():
         for msg in msgs:
             form.add_error(field if field in form.fields else None, str(msg))
-            placed = True
-    if not placed:
+            placed.add(str(msg))
+    if str(exc.message) not in placed:
         form.add_error(None, str(exc.message))
 
 

@@ -26,8 +26,7 @@ from django.shortcuts import render
 from django.urls import URLPattern, URLResolver, re_path
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema, Swagger
 from ninja.errors import AuthenticationError, HttpError
@@ -39,7 +38,7 @@ from pydantic import Field
 
 from pearl.accounts.services import token_authenticate
 from pearl.core import context
-from pearl.core.errors import ApplicationError, NotFound
+from pearl.core.errors import ApplicationError, NotFound, ValidationFailed
 from pearl.core.models import IdempotencyRecord
 
 if TYPE_CHECKING:
@@ -365,8 +364,6 @@ def reject_unknown_params(request: HttpRequest, allowed: Iterable[str]) -> None:
     allowed_set = set(allowed)
     unknown = sorted(k for k in request.GET if k not in allowed_set)
     if unknown:
-        from pearl.core.errors import ValidationFailed
-
         errors = {k: [_("Unknown query parameter %(name)s.") % {"name": k}] for k in unknown}
         raise ValidationFailed(errors[unknown[0]][0], field_errors=errors)
 

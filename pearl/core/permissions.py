@@ -39,4 +39,7 @@ def scope_q(actor: Any, *, owner: str = "owner", team: str = "team") -> Q:
         return mine
     if scope == "team":
         return mine | Q(**{f"{team}_id": actor.team_id})
-    return mine | Q(**{f"{team}__path__startswith": actor.team.path})
+    # Subtree as a sub-select of team ids rather than a join: no outer join under SELECT … FOR UPDATE,
+    # and the planner can use the (team, id) index.
+    subtree = type(actor.team).objects.filter(path__startswith=actor.team.path).values("pk")
+    return mine | Q(**{f"{team}_id__in": subtree})

@@ -9,8 +9,7 @@ from pearl.core.errors import ValidationFailed
 from pearl.core.text import nfkc
 
 INVALID_PHONE = _(
-    "Enter a mainland mobile (11 digits, e.g. 13800138000) or a landline with its area code "
-    "(e.g. 020-87654321)."
+    "Enter a mainland mobile (11 digits, e.g. 13800138000) or a landline with its area code (e.g. 020-87654321)."
 )
 
 
@@ -31,10 +30,14 @@ def normalize_phone(raw: str) -> str:
     if number.country_code != 86 or not phonenumbers.is_valid_number(number):
         raise ValidationFailed(INVALID_PHONE)
     national = str(number.national_number)
-    if phonenumbers.number_type(number) in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    ) and len(national) == 11:
+    if (
+        phonenumbers.number_type(number)
+        in (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        )
+        and len(national) == 11
+    ):
         return national
     return "0" + national  # landline: keep the trunk prefix so it reads 020…
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
 from pypinyin import Style, lazy_pinyin
 
 _SPACES = re.compile(r"\s+")
@@ -21,7 +22,8 @@ def nfkc(text: str) -> str:
 def fold_width(text: str) -> str:
     """Full-width letters and digits become ASCII; Chinese punctuation such as （） stays as typed."""
     return "".join(
-        chr(ord(c) - 0xFEE0) if "\uff10" <= c <= "\uff19" or "\uff21" <= c <= "\uff3a" or "\uff41" <= c <= "\uff5a"
+        chr(ord(c) - 0xFEE0)
+        if "\uff10" <= c <= "\uff19" or "\uff21" <= c <= "\uff3a" or "\uff41" <= c <= "\uff5a"
         else c
         for c in text
     )
@@ -58,6 +60,10 @@ def has_cjk(text: str) -> bool:
     return any(is_cjk(c) for c in text)
 
 
+def _split_foreign(text: str) -> list[str]:
+    return list(text)
+
+
 def pinyin_syllables(text: str) -> list[str]:
     """Toneless pinyin per Chinese character; runs of letters/digits stay as one word.
 
@@ -67,7 +73,7 @@ def pinyin_syllables(text: str) -> list[str]:
     if not text:
         return []
     # Non-Chinese characters come back one per item, so "ABC店" → a, b, c, dian.
-    return [s.lower() for s in lazy_pinyin(text, style=Style.NORMAL, errors=lambda s: list(s))]
+    return [s.lower() for s in lazy_pinyin(text, style=Style.NORMAL, errors=_split_foreign)]  # type: ignore[arg-type]  # a list is allowed at run time
 
 
 def pinyin_initials(syllables: list[str]) -> str:

@@ -67,7 +67,7 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
             raise ValueError(_("%(value)s is not one of the choices.") % {"value": text})
         return text
     if kind == CustomFieldType.MULTI_CHOICE:
-        items = value if isinstance(value, list | tuple) else [v for v in str(value).split(",")]
+        items = value if isinstance(value, list | tuple) else str(value).split(",")
         picked = [str(v).strip() for v in items if str(v).strip()]
         wrong = [v for v in picked if v not in definition.choices]
         if wrong:

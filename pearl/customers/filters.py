@@ -53,9 +53,7 @@ class CustomerFilterForm(forms.Form):
     tag = forms.IntegerField(label=_("Tag"), required=False, min_value=1)
     owner = forms.CharField(label=_("Owner"), required=False, max_length=20)
     team = forms.IntegerField(label=_("Team"), required=False, min_value=1)
-    ordering = forms.ChoiceField(
-        label=_("Sort"), required=False, choices=list(ORDERING_LABELS.items())
-    )
+    ordering = forms.ChoiceField(label=_("Sort"), required=False, choices=list(ORDERING_LABELS.items()))
 
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(data, *args, **kwargs)
@@ -122,8 +120,7 @@ def _custom_field_q(key: str, field_type: str, value: Any) -> Q:
         # SQLite has no JSON containment; json_each over the one array is exact and cheap.
         return Q(
             pk__in=RawSQL(
-                f"SELECT c.id FROM {Customer._meta.db_table} c, json_each(c.custom_fields, %s) j "
-                "WHERE j.value = %s",
+                f"SELECT c.id FROM {Customer._meta.db_table} c, json_each(c.custom_fields, %s) j WHERE j.value = %s",
                 [f'$."{key}"', value],
             )
         )

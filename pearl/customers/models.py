@@ -73,16 +73,31 @@ class Customer(VersionedModel):
     name_normalized = models.CharField(max_length=200, editable=False, db_index=True)
     name_pinyin = models.CharField(max_length=400, editable=False, default="")
     customer_type = models.ForeignKey(
-        ChoiceOption, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        limit_choices_to={"list_name": ChoiceList.CUSTOMER_TYPE}, verbose_name=_("customer type"),
+        ChoiceOption,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"list_name": ChoiceList.CUSTOMER_TYPE},
+        verbose_name=_("customer type"),
     )
     industry = models.ForeignKey(
-        ChoiceOption, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        limit_choices_to={"list_name": ChoiceList.INDUSTRY}, verbose_name=_("industry"),
+        ChoiceOption,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"list_name": ChoiceList.INDUSTRY},
+        verbose_name=_("industry"),
     )
     source = models.ForeignKey(
-        ChoiceOption, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        limit_choices_to={"list_name": ChoiceList.SOURCE}, verbose_name=_("source channel"),
+        ChoiceOption,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"list_name": ChoiceList.SOURCE},
+        verbose_name=_("source channel"),
     )
     province = models.CharField(_("province"), max_length=32, blank=True)
     city = models.CharField(_("city"), max_length=32, blank=True)
@@ -93,7 +108,11 @@ class Customer(VersionedModel):
         _("status"), max_length=16, choices=CustomerStatus.choices, default=CustomerStatus.PROSPECT
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("owner"),
     )
     team = models.ForeignKey(
@@ -123,7 +142,8 @@ class Customer(VersionedModel):
         constraints = [
             # The service explains the refusal; this keeps two concurrent creates honest too.
             models.UniqueConstraint(
-                fields=["name_normalized"], condition=models.Q(kind=CustomerKind.COMPANY),
+                fields=["name_normalized"],
+                condition=models.Q(kind=CustomerKind.COMPANY),
                 name="customer_company_name_uniq",
             ),
         ]
@@ -139,8 +159,13 @@ class Contact(VersionedModel):
     email = models.EmailField(_("email"), blank=True)
     wechat = models.CharField(_("WeChat id"), max_length=64, blank=True)
     position = models.ForeignKey(
-        ChoiceOption, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        limit_choices_to={"list_name": ChoiceList.POSITION}, verbose_name=_("position"),
+        ChoiceOption,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"list_name": ChoiceList.POSITION},
+        verbose_name=_("position"),
     )
     is_primary = models.BooleanField(_("primary contact"), default=False)
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
@@ -189,3 +214,6 @@ class CustomerSearchToken(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["customer"], name="searchtoken_customer_idx")]
+
+    def __str__(self) -> str:
+        return self.token

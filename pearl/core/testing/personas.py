@@ -41,7 +41,10 @@ def build_org() -> Org:
         )
 
     return Org(
-        company=company, region=region, team_a=team_a, team_b=team_b,
+        company=company,
+        region=region,
+        team_a=team_a,
+        team_b=team_b,
         admin=make("admin", "admin", company),
         manager=make("manager", "manager", region),
         owner=make("owner", "sales", team_a),

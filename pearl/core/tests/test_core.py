@@ -68,6 +68,12 @@ def test_context_defaults_to_system_and_nests() -> None:
         assert current().channel == Channel.COMMAND
 
 
+@transaction.atomic
+def _emit_then_fail() -> None:
+    events.emit("thing.happened", n=2)
+    raise RuntimeError("roll back")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_events_are_dispatched_only_after_commit() -> None:
     heard: list[tuple[str, dict]] = []
@@ -81,9 +87,8 @@ def test_events_are_dispatched_only_after_commit() -> None:
             events.emit("thing.happened", n=1)
             assert heard == []
         assert heard == [("thing.happened", {"n": 1})]
-        with pytest.raises(RuntimeError), transaction.atomic():
-            events.emit("thing.happened", n=2)
-            raise RuntimeError("roll back")
+        with pytest.raises(RuntimeError):
+            _emit_then_fail()
         assert heard == [("thing.happened", {"n": 1})]
     finally:
         events.unsubscribe("thing.happened", handler)

@@ -27,7 +27,7 @@ def _tag_values(data: dict[str, Any], tag: Tag | None) -> dict[str, Any]:
         errors["name"] = [_("The tag name is required.")]
     elif len(name) > 32:
         errors["name"] = [_("At most %(n)d characters.") % {"n": 32}]
-    elif Tag.objects.filter(name=name).exclude(pk=tag.pk if tag else None).exists():
+    elif Tag.objects.filter(name=name).exclude(pk=tag.pk if tag else 0).exists():
         errors["name"] = [_("A tag named %(name)s already exists.") % {"name": name}]
     if not _COLOR.match(color):
         errors["color"] = [_("Enter a colour like #2f6fde.")]
@@ -67,7 +67,9 @@ def _option_values(data: dict[str, Any], option: ChoiceOption | None) -> dict[st
         errors["label"] = [_("The label is required.")]
     elif len(label) > 64:
         errors["label"] = [_("At most %(n)d characters.") % {"n": 64}]
-    elif ChoiceOption.objects.filter(list_name=list_name, label=label).exclude(pk=option.pk if option else None).exists():
+    elif (
+        ChoiceOption.objects.filter(list_name=list_name, label=label).exclude(pk=option.pk if option else 0).exists()
+    ):
         errors["label"] = [_("%(label)s is already in this list.") % {"label": label}]
     try:
         order = int(data.get("order", option.order if option else 0) or 0)
@@ -79,7 +81,9 @@ def _option_values(data: dict[str, Any], option: ChoiceOption | None) -> dict[st
     if errors:
         raise ValidationFailed(next(iter(errors.values()))[0], field_errors=errors)
     return {
-        "list_name": list_name, "label": label, "order": order,
+        "list_name": list_name,
+        "label": label,
+        "order": order,
         "is_active": bool(data.get("is_active", option.is_active if option else True)),
     }
 
@@ -109,7 +113,7 @@ def _field_values(data: dict[str, Any], field: CustomFieldDefinition | None) -> 
     label = clean_spaces(str(data.get("label", current.get("label", "")) or ""))
     raw_choices = data.get("choices", current.get("choices", []))
     if isinstance(raw_choices, str):
-        raw_choices = [c for c in re.split(r"[\n,，、]", raw_choices)]
+        raw_choices = re.split(r"[\n,，、]", raw_choices)
     if not isinstance(raw_choices, list):
         errors["choices"] = [_("Choices are a list of labels.")]
         raw_choices = []
@@ -141,9 +145,13 @@ def _field_values(data: dict[str, Any], field: CustomFieldDefinition | None) -> 
     if errors:
         raise ValidationFailed(next(iter(errors.values()))[0], field_errors=errors)
     return {
-        "object_type": object_type, "key": key, "field_type": field_type, "label": label,
+        "object_type": object_type,
+        "key": key,
+        "field_type": field_type,
+        "label": label,
         "required": bool(data.get("required", current.get("required", False))),
-        "help_text": help_text, "order": order,
+        "help_text": help_text,
+        "order": order,
         "choices": choices if field_type in (CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE) else [],
     }
 
@@ -171,7 +179,6 @@ def custom_field_delete(*, actor: User, field: CustomFieldDefinition) -> None:
     model = Customer if field.object_type == CustomFieldObject.CUSTOMER else Contact
     if model.objects.filter(custom_fields__has_key=field.key).exists():
         raise Conflict(
-            _("Records still hold values for %(label)s; clear them before deleting the field.")
-            % {"label": field.label}
+            _("Records still hold values for %(label)s; clear them before deleting the field.") % {"label": field.label}
         )
     field.delete()

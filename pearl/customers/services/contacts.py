@@ -72,7 +72,8 @@ def _clean(data: dict[str, Any], instance: Contact | None, prefix: str = "") -> 
         out["is_primary"] = bool(data["is_primary"])
     if "custom_fields" in data or instance is None:
         values, cf_errors = clean_custom_fields(
-            CustomFieldObject.CONTACT, data.get("custom_fields"),
+            CustomFieldObject.CONTACT,
+            data.get("custom_fields"),
             current=instance.custom_fields if instance else None,
         )
         errors.update({prefix + k: v for k, v in cf_errors.items()})
@@ -103,7 +104,10 @@ def contact_create_in(*, actor: User, customer: Customer, data: dict[str, Any], 
     contact.save()
     _settle_primary(contact)
     record_change(
-        actor=actor, action=ChangeAction.CREATE, instance=contact, root=customer,
+        actor=actor,
+        action=ChangeAction.CREATE,
+        instance=contact,
+        root=customer,
         changes=created(snapshot(contact, CONTACT_FIELDS)),
     )
     emit("contact.created", contact_id=contact.pk, customer_id=customer.pk, actor_id=actor.pk)
@@ -188,7 +192,10 @@ def contact_delete(*, actor: User, contact_id: int, expected_version: int | None
         )
     customer = contact.customer
     record_change(
-        actor=actor, action=ChangeAction.DELETE, instance=contact, root=customer,
+        actor=actor,
+        action=ChangeAction.DELETE,
+        instance=contact,
+        root=customer,
         changes=deleted(snapshot(contact, CONTACT_FIELDS)),
     )
     pk = contact.pk

@@ -29,8 +29,21 @@ from pearl.customers.services.contacts import CONTACT_FIELDS, contact_create_in
 from pearl.customers.services.index import reindex, sync_identities
 
 FIELDS = [
-    "kind", "name", "short_name", "customer_type", "industry", "source", "province", "city", "district",
-    "address", "grade", "status", "owner", "team", "custom_fields",
+    "kind",
+    "name",
+    "short_name",
+    "customer_type",
+    "industry",
+    "source",
+    "province",
+    "city",
+    "district",
+    "address",
+    "grade",
+    "status",
+    "owner",
+    "team",
+    "custom_fields",
 ]
 _TEXT_LIMITS = {"name": 200, "short_name": 100, "province": 32, "city": 32, "district": 32, "address": 200}
 _CHOICE_FIELDS = {
@@ -66,7 +79,8 @@ def _name_taken(name: str, exclude_id: int | None) -> Customer | None:
 def _duplicate_name_error(existing: Customer) -> ValidationFailed:
     url = reverse("customers:customer_detail", args=[existing.pk])
     message = _("A customer with this legal name already exists: “%(name)s” (#%(id)s).") % {
-        "name": existing.name, "id": existing.pk,
+        "name": existing.name,
+        "id": existing.pk,
     }
     return ValidationFailed(
         message, field_errors={"name": [message]}, extra={"existing": existing.pk, "existing_url": url}
@@ -91,9 +105,8 @@ def _clean(actor: User, data: dict[str, Any], instance: Customer | None) -> dict
             if len(value) > limit:
                 errors[key] = [_("At most %(n)d characters.") % {"n": limit}]
             out[key] = value
-    if instance is None or "name" in data:
-        if not out.get("name"):
-            errors["name"] = [_("The full legal name is required.")]
+    if (instance is None or "name" in data) and not out.get("name"):
+        errors["name"] = [_("The full legal name is required.")]
 
     if "kind" in data or instance is None:
         kind = data.get("kind") or CustomerKind.COMPANY
@@ -156,7 +169,7 @@ def _clean(actor: User, data: dict[str, Any], instance: Customer | None) -> dict
     if "tags" in data:
         raw = data["tags"] or []
         try:
-            tag_ids = [_as_id(t) for t in raw] if isinstance(raw, list | tuple) else None
+            tag_ids = [int(str(getattr(t, "pk", t))) for t in raw] if isinstance(raw, list | tuple) else None
         except (TypeError, ValueError):
             tag_ids = None
         if tag_ids is None:
@@ -169,7 +182,8 @@ def _clean(actor: User, data: dict[str, Any], instance: Customer | None) -> dict
 
     if "custom_fields" in data or instance is None:
         values, cf_errors = clean_custom_fields(
-            CustomFieldObject.CUSTOMER, data.get("custom_fields"),
+            CustomFieldObject.CUSTOMER,
+            data.get("custom_fields"),
             current=instance.custom_fields if instance else None,
         )
         errors.update(cf_errors)
@@ -209,9 +223,7 @@ def _save_guarding_name(customer: Customer) -> None:
 
 
 @transaction.atomic
-def customer_create(
-    *, actor: User, data: dict[str, Any], contacts: list[dict[str, Any]] | None = None
-) -> Customer:
+def customer_create(*, actor: User, data: dict[str, Any], contacts: list[dict[str, Any]] | None = None) -> Customer:
     """Create a customer (and its contacts) or nothing at all."""
     require(actor, "create")
     values = _clean(actor, data, None)
@@ -225,7 +237,9 @@ def customer_create(
     sync_identities(customer)
     reindex(customer)
     record_change(
-        actor=actor, action=ChangeAction.CREATE, instance=customer,
+        actor=actor,
+        action=ChangeAction.CREATE,
+        instance=customer,
         changes=created(customer_snapshot(customer)),
     )
     emit("customer.created", customer_id=customer.pk, actor_id=actor.pk)
@@ -234,9 +248,7 @@ def customer_create(
 
 def lock_for_write(actor: User, customer_id: int) -> Customer:
     """The customer row locked for this transaction; out of scope is the same as missing."""
-    customer = (
-        Customer.objects.select_for_update().filter(scope_q(actor)).filter(pk=customer_id).first()
-    )
+    customer = Customer.objects.select_for_update().filter(scope_q(actor)).filter(pk=customer_id).first()
     if customer is None:
         raise NotFound(_("Customer not found."))
     return customer
@@ -245,8 +257,11 @@ def lock_for_write(actor: User, customer_id: int) -> Customer:
 def check_version(customer: Customer, expected_version: int | None) -> None:
     if expected_version is not None and int(expected_version) != customer.version:
         raise PreconditionFailed(
-            _("Someone else changed this customer meanwhile (version %(now)s, you edited %(yours)s). "
-              "Reload and apply your change again.") % {"now": customer.version, "yours": expected_version},
+            _(
+                "Someone else changed this customer meanwhile (version %(now)s, you edited %(yours)s). "
+                "Reload and apply your change again."
+            )
+            % {"now": customer.version, "yours": expected_version},
             extra={"version": customer.version},
         )
 
@@ -284,7 +299,10 @@ def customer_delete(*, actor: User, customer_id: int, expected_version: int | No
     contacts = list(customer.contacts.all())
     for contact in contacts:
         record_change(
-            actor=actor, action=ChangeAction.DELETE, instance=contact, root=customer,
+            actor=actor,
+            action=ChangeAction.DELETE,
+            instance=contact,
+            root=customer,
             changes=deleted(snapshot(contact, CONTACT_FIELDS)),
         )
     record_change(actor=actor, action=ChangeAction.DELETE, instance=customer, changes=deleted(before))

@@ -64,9 +64,7 @@ def sync_identities(customer: Customer) -> None:
                 identity_conflict_message(kind, value, holder),
                 extra={"customer": holder.pk, "kind": kind, "value": value},
             )
-    existing = {
-        (i.kind, i.value): i for i in Identity.objects.filter(customer=customer, kind__in=_CONTACT_KINDS)
-    }
+    existing = {(i.kind, i.value): i for i in Identity.objects.filter(customer=customer, kind__in=_CONTACT_KINDS)}
     stale = [i.pk for key, i in existing.items() if key not in desired]
     if stale:
         Identity.objects.filter(pk__in=stale).delete()

@@ -12,7 +12,9 @@ from pearl.customers.tests.factories import make_customer, mobile
 def book(org):
     """One customer per seller: owner and teammate in 一组, outsider in 二组."""
     return {
-        "owner": make_customer(org.owner, name="广州鑫海海鲜酒楼有限公司", contacts=[{"name": "张伟", "mobile": mobile(1)}]),
+        "owner": make_customer(
+            org.owner, name="广州鑫海海鲜酒楼有限公司", contacts=[{"name": "张伟", "mobile": mobile(1)}]
+        ),
         "teammate": make_customer(org.teammate, name="广州金湾水产批发有限公司"),
         "outsider": make_customer(org.outsider, name="佛山顺德渔港酒家有限公司"),
     }
@@ -88,12 +90,25 @@ def test_filters_and_ordering(org, book) -> None:
 
 
 def test_custom_field_filters_including_multi_choice(org) -> None:
-    custom_field_create(actor=org.admin, data={
-        "object_type": "customer", "key": "cats", "label": "主营品类", "field_type": "multi_choice", "choices": "虾\n蟹",
-    })
-    custom_field_create(actor=org.admin, data={
-        "object_type": "customer", "key": "invoice", "label": "是否开票", "field_type": "boolean",
-    })
+    custom_field_create(
+        actor=org.admin,
+        data={
+            "object_type": "customer",
+            "key": "cats",
+            "label": "主营品类",
+            "field_type": "multi_choice",
+            "choices": "虾\n蟹",
+        },
+    )
+    custom_field_create(
+        actor=org.admin,
+        data={
+            "object_type": "customer",
+            "key": "invoice",
+            "label": "是否开票",
+            "field_type": "boolean",
+        },
+    )
     a = make_customer(org.owner, custom_fields={"cats": ["虾", "蟹"], "invoice": True})
     b = make_customer(org.owner, custom_fields={"cats": ["蟹"], "invoice": False})
     assert _names(org.admin, cf_cats="虾") == {a.name}

@@ -43,7 +43,9 @@ def test_create_with_contacts_writes_everything_in_step(org) -> None:
     assert [c.is_primary for c in contacts] == [True, False]
     assert contacts[0].mobile == "13800138000" and contacts[1].email == "lina@example.com"
     assert set(Identity.objects.filter(customer=customer).values_list("kind", "value")) == {
-        ("mobile", "13800138000"), ("wechat", "zw_8000"), ("email", "lina@example.com"),
+        ("mobile", "13800138000"),
+        ("wechat", "zw_8000"),
+        ("email", "lina@example.com"),
     }
     assert CustomerSearchToken.objects.filter(customer=customer, token="t8000").exists()
     history = _history(customer)
@@ -58,7 +60,8 @@ def test_create_with_contacts_writes_everything_in_step(org) -> None:
 def test_create_is_all_or_nothing_when_a_contact_is_bad(org) -> None:
     with pytest.raises(ValidationFailed) as info:
         customer_create(
-            actor=org.owner, data={"name": "佛山顺德渔港有限公司"},
+            actor=org.owner,
+            data={"name": "佛山顺德渔港有限公司"},
             contacts=[{"name": "王五", "mobile": "13800138001"}, {"name": "赵六", "mobile": "12345"}],
         )
     assert "contacts.1.mobile" in info.value.field_errors
@@ -190,16 +193,35 @@ def test_delete_logs_and_removes_identities(org) -> None:
 
 
 def test_custom_fields_validated_on_every_write(org) -> None:
-    custom_field_create(actor=org.admin, data={
-        "object_type": "customer", "key": "volume", "label": "月采购量", "field_type": "decimal", "required": True,
-    })
-    custom_field_create(actor=org.admin, data={
-        "object_type": "customer", "key": "cats", "label": "主营品类", "field_type": "multi_choice",
-        "choices": "虾\n蟹\n贝类",
-    })
-    custom_field_create(actor=org.admin, data={
-        "object_type": "contact", "key": "birthday", "label": "生日", "field_type": "date",
-    })
+    custom_field_create(
+        actor=org.admin,
+        data={
+            "object_type": "customer",
+            "key": "volume",
+            "label": "月采购量",
+            "field_type": "decimal",
+            "required": True,
+        },
+    )
+    custom_field_create(
+        actor=org.admin,
+        data={
+            "object_type": "customer",
+            "key": "cats",
+            "label": "主营品类",
+            "field_type": "multi_choice",
+            "choices": "虾\n蟹\n贝类",
+        },
+    )
+    custom_field_create(
+        actor=org.admin,
+        data={
+            "object_type": "contact",
+            "key": "birthday",
+            "label": "生日",
+            "field_type": "date",
+        },
+    )
     with pytest.raises(ValidationFailed) as info:
         make_customer(org.owner)
     assert "cf_volume" in info.value.field_errors

@@ -1,0 +1,391 @@
+"""/api/v1 customers, contacts, tags and custom-field definitions.
+
+Thin: parse, translate choice labels to ids, call a selector or service, shape the answer.
+Permissions and scopes live in the services and selectors, exactly as for the pages; a record
+outside the actor's scope is a 404 here too, and 403 only means "you see it but may not do that".
+"""
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Status
+
+from pearl.core.api import (
+    IDEMPOTENCY_OPENAPI,
+    MAX_ID,
+    PAGE_PARAMS,
+    PageParams,
+    api_actor,
+    check_id,
+    if_match_version,
+    page,
+    problem_responses,
+    reject_unknown_params,
+    set_etag,
+)
+from pearl.core.errors import NotFound, ValidationFailed
+from pearl.customers import selectors, services
+from pearl.customers.choices import ChoiceList, CustomFieldObject
+from pearl.customers.models import Contact, Customer, CustomFieldDefinition, Tag
+from pearl.customers.schemas import (
+    ChangePage,
+    ContactFilters,
+    ContactIn,
+    ContactOut,
+    ContactPage,
+    ContactPatch,
+    CustomerDetailOut,
+    CustomerFilters,
+    CustomerIn,
+    CustomerPage,
+    CustomerPatch,
+    CustomFieldFilters,
+    CustomFieldIn,
+    CustomFieldOut,
+    CustomFieldPage,
+    CustomFieldPatch,
+    TagFilters,
+    TagIn,
+    TagOut,
+    TagPage,
+    TagPatch,
+)
+from pearl.customers.search import capped_count
+
+router = Router()
+
+_READ_ERRORS = problem_responses(401, 404)
+_LIST_ERRORS = problem_responses(401, 422)
+_WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 422)
+_CUSTOMER_FILTERS = frozenset(CustomerFilters.model_fields) - PAGE_PARAMS
+_CUSTOMER_CHOICES = {
+    "customer_type": ChoiceList.CUSTOMER_TYPE,
+    "industry": ChoiceList.INDUSTRY,
+    "source": ChoiceList.SOURCE,
+}
+_INT_FILTERS = ("customer_type", "industry", "source", "tag", "team", "owner")
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _option_id(list_name: str, value: Any, field: str, errors: dict[str, list[str]]) -> Any:
+    """An option id for ``value`` given as id or exact label; records an error for an unknown label."""
+    if value is None or value == "" or isinstance(value, bool):
+        return value  # the service answers for null (clear) and nonsense alike
+    if isinstance(value, int):
+        return value if 0 < value <= MAX_ID else -1  # -1: the service's "choose one of the listed options"
+    text = str(value).strip()
+    options = selectors.choice_options(list_name=list_name)
+    found = options.filter(label=text).values_list("pk", flat=True).first()
+    if found is not None:
+        return found
+    if text.isdigit() and 0 < int(text) <= MAX_ID:
+        return int(text)
+    labels = "、".join(options.values_list("label", flat=True)[:30])
+    errors[field] = [
+        _("“%(value)s” is not in the list %(list)s. Choose one of: %(choices)s.")
+        % {"value": text[:64], "list": ChoiceList(list_name).label, "choices": labels or "—"}
+    ]
+    return None
+
+
+def _raise(errors: dict[str, list[str]]) -> None:
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], field_errors=errors)
+
+
+def _customer_data(data: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
+    for field, list_name in _CUSTOMER_CHOICES.items():
+        if field in data:
+            data[field] = _option_id(list_name, data[field], field, errors)
+    return data
+
+
+def _contact_data(data: dict[str, Any], errors: dict[str, list[str]], prefix: str = "") -> dict[str, Any]:
+    if "position" in data:
+        data["position"] = _option_id(ChoiceList.POSITION, data["position"], prefix + "position", errors)
+    return data
+
+
+def _customer_response(request: HttpRequest, response: HttpResponse, customer: Customer) -> Customer:
+    """The customer as the actor now sees it (fresh, with contacts), with its ETag."""
+    try:
+        customer = selectors.customer_get(actor=api_actor(request), customer_id=customer.pk)
+    except NotFound:
+        pass  # created/updated for someone outside the actor's scope: answer with what was written
+    set_etag(response, customer.version)
+    return customer
+
+
+def _visible_customer(request: HttpRequest, customer_id: int) -> None:
+    """404 before any permission check, so a record out of scope never answers 403."""
+    check_id(customer_id, _("Customer not found."))
+    if not selectors.customer_visible(actor=api_actor(request)).filter(pk=customer_id).exists():
+        raise NotFound(_("Customer not found."))
+
+
+def _visible_contact(request: HttpRequest, contact_id: int) -> None:
+    check_id(contact_id, _("Contact not found."))
+    if not selectors.contact_list(actor=api_actor(request)).filter(pk=contact_id).exists():
+        raise NotFound(_("Contact not found."))
+
+
+# --- customers ---------------------------------------------------------------------------------------
+
+
+@router.get("/customers", response={200: CustomerPage, **_LIST_ERRORS}, tags=["customers"])
+def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dict[str, Any]:
+    """Customers you may see, filtered like the list page; `cf_<key>=value` filters a custom field."""
+    actor = api_actor(request)
+    params = {k: v for k, v in request.GET.items() if k not in PAGE_PARAMS}
+    custom = {k for k in params if k.startswith("cf_")}
+    allowed = set(_CUSTOMER_FILTERS) | PAGE_PARAMS
+    if custom:
+        allowed |= {f"cf_{d.key}" for d in selectors.custom_field_list(actor=actor, object_type="customer")}
+    reject_unknown_params(request, allowed)
+    errors: dict[str, list[str]] = {}
+    for field, list_name in _CUSTOMER_CHOICES.items():
+        if params.get(field):
+            params[field] = _option_id(list_name, params[field], field, errors)
+    if params.get("tag") and not str(params["tag"]).isdigit():
+        tag = selectors.tag_list(actor=actor).filter(name=params["tag"].strip()).first()
+        if tag is None:
+            errors["tag"] = [_("There is no tag named %(name)s.") % {"name": params["tag"][:32]}]
+        params["tag"] = tag.pk if tag else None
+    for field in _INT_FILTERS:
+        value = str(params.get(field) or "")
+        if value.isdigit() and int(value) > MAX_ID:
+            errors[field] = [_("Ensure this value is less than or equal to %(limit_value)s.") % {"limit_value": MAX_ID}]
+    _raise(errors)
+    qs = selectors.customer_list(actor=actor, filters=params).select_related("industry", "source")
+    if (params.get("q") or "").strip():
+        count, capped = capped_count(qs)
+    else:
+        count, capped = qs.count(), False
+    return {"items": page(qs, filters.limit, filters.offset), "count": count, "count_capped": capped}
+
+
+@router.post(
+    "/customers", response={201: CustomerDetailOut, **_WRITE_ERRORS}, tags=["customers"],
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)
+def create_customer(request: HttpRequest, response: HttpResponse, payload: CustomerIn) -> Status[Customer]:
+    """Create a customer, optionally with its contacts; all or nothing."""
+    data = payload.model_dump(exclude_unset=True)
+    contacts = data.pop("contacts", None) or []
+    errors: dict[str, list[str]] = {}
+    _customer_data(data, errors)
+    for index, contact in enumerate(contacts):
+        _contact_data(contact, errors, prefix=f"contacts.{index}.")
+    _raise(errors)
+    customer = services.customer_create(actor=api_actor(request), data=data, contacts=contacts)
+    response["Location"] = reverse("api:get_customer", args=[customer.pk])
+    return Status(201, _customer_response(request, response, customer))
+
+
+@router.get("/customers/{id}", response={200: CustomerDetailOut, **_READ_ERRORS}, tags=["customers"])
+def get_customer(request: HttpRequest, response: HttpResponse, id: int) -> Customer:
+    """One customer with its contacts; the ETag is its version, for If-Match on writes."""
+    check_id(id, _("Customer not found."))
+    customer = selectors.customer_get(actor=api_actor(request), customer_id=id)
+    set_etag(response, customer.version)
+    return customer
+
+
+@router.patch("/customers/{id}", response={200: CustomerDetailOut, **_WRITE_ERRORS}, tags=["customers"])
+def update_customer(request: HttpRequest, response: HttpResponse, id: int, payload: CustomerPatch) -> Customer:
+    """Change only the fields given. Send `If-Match: "<version>"` to refuse a stale write (412)."""
+    _visible_customer(request, id)
+    expected = if_match_version(request)
+    errors: dict[str, list[str]] = {}
+    data = _customer_data(payload.model_dump(exclude_unset=True), errors)
+    _raise(errors)
+    customer = services.customer_update(
+        actor=api_actor(request), customer_id=id, data=data, expected_version=expected
+    )
+    return _customer_response(request, response, customer)
+
+
+@router.delete("/customers/{id}", response={204: None, **_WRITE_ERRORS}, tags=["customers"])
+def delete_customer(request: HttpRequest, id: int) -> Status[None]:
+    """Delete a customer and its contacts (needs the delete permission). Honours If-Match."""
+    _visible_customer(request, id)
+    expected = if_match_version(request)
+    services.customer_delete(actor=api_actor(request), customer_id=id, expected_version=expected)
+    return Status(204, None)
+
+
+@router.get("/customers/{id}/history", response={200: ChangePage, **_READ_ERRORS}, tags=["customers"])
+def list_customer_history(request: HttpRequest, id: int, filters: Query[PageParams]) -> dict[str, Any]:
+    """The change log of a customer and its contacts, newest first: who, when, channel, what."""
+    check_id(id, _("Customer not found."))
+    reject_unknown_params(request, PAGE_PARAMS)
+    qs = selectors.customer_history(actor=api_actor(request), customer_id=id)
+    return {"items": page(qs, filters.limit, filters.offset), "count": qs.count()}
+
+
+# --- contacts ----------------------------------------------------------------------------------------
+
+
+@router.get("/contacts", response={200: ContactPage, **_LIST_ERRORS}, tags=["contacts"])
+def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[str, Any]:
+    """Contacts of the customers you may see; filter by `customer` id or part of the name (`q`)."""
+    reject_unknown_params(request, {"customer", "q"} | PAGE_PARAMS)
+    qs = selectors.contact_list(actor=api_actor(request), customer_id=filters.customer, q=filters.q or "")
+    return {"items": page(qs, filters.limit, filters.offset), "count": qs.count()}
+
+
+@router.post(
+    "/contacts", response={201: ContactOut, **_WRITE_ERRORS}, tags=["contacts"],
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)
+def create_contact(request: HttpRequest, response: HttpResponse, payload: ContactIn) -> Status[Contact]:
+    """Add a contact to a customer you may edit."""
+    data = payload.model_dump(exclude_unset=True)
+    customer_id = data.pop("customer")
+    _visible_customer(request, customer_id)
+    errors: dict[str, list[str]] = {}
+    _contact_data(data, errors)
+    _raise(errors)
+    contact = services.contact_create(actor=api_actor(request), customer_id=customer_id, data=data)
+    contact = selectors.contact_get(actor=api_actor(request), contact_id=contact.pk)
+    set_etag(response, contact.version)
+    response["Location"] = reverse("api:get_contact", args=[contact.pk])
+    return Status(201, contact)
+
+
+@router.get("/contacts/{id}", response={200: ContactOut, **_READ_ERRORS}, tags=["contacts"])
+def get_contact(request: HttpRequest, response: HttpResponse, id: int) -> Contact:
+    check_id(id, _("Contact not found."))
+    contact = selectors.contact_get(actor=api_actor(request), contact_id=id)
+    set_etag(response, contact.version)
+    return contact
+
+
+@router.patch("/contacts/{id}", response={200: ContactOut, **_WRITE_ERRORS}, tags=["contacts"])
+def update_contact(request: HttpRequest, response: HttpResponse, id: int, payload: ContactPatch) -> Contact:
+    """Change only the fields given. Send `If-Match: "<version>"` to refuse a stale write (412)."""
+    _visible_contact(request, id)
+    expected = if_match_version(request)
+    errors: dict[str, list[str]] = {}
+    data = _contact_data(payload.model_dump(exclude_unset=True), errors)
+    _raise(errors)
+    services.contact_update(actor=api_actor(request), contact_id=id, data=data, expected_version=expected)
+    contact = selectors.contact_get(actor=api_actor(request), contact_id=id)
+    set_etag(response, contact.version)
+    return contact
+
+
+@router.delete("/contacts/{id}", response={204: None, **_WRITE_ERRORS}, tags=["contacts"])
+def delete_contact(request: HttpRequest, id: int) -> Status[None]:
+    _visible_contact(request, id)
+    expected = if_match_version(request)
+    services.contact_delete(actor=api_actor(request), contact_id=id, expected_version=expected)
+    return Status(204, None)
+
+
+# --- tags --------------------------------------------------------------------------------------------
+
+
+def _tag(request: HttpRequest, tag_id: int) -> Tag:
+    check_id(tag_id, _("Tag not found."))
+    tag = selectors.tag_list(actor=api_actor(request)).filter(pk=tag_id).first()
+    if tag is None:
+        raise NotFound(_("Tag not found."))
+    return tag
+
+
+@router.get("/tags", response={200: TagPage, **_LIST_ERRORS}, tags=["tags"])
+def list_tags(request: HttpRequest, filters: Query[TagFilters]) -> dict[str, Any]:
+    reject_unknown_params(request, {"q"} | PAGE_PARAMS)
+    qs = selectors.tag_list(actor=api_actor(request))
+    if filters.q:
+        qs = qs.filter(name__contains=filters.q.strip())
+    return {"items": page(qs, filters.limit, filters.offset), "count": qs.count()}
+
+
+@router.post(
+    "/tags", response={201: TagOut, **_WRITE_ERRORS}, tags=["tags"], openapi_extra=IDEMPOTENCY_OPENAPI
+)
+def create_tag(request: HttpRequest, payload: TagIn) -> Status[Tag]:
+    """Needs the manage-settings permission."""
+    tag = services.tag_create(actor=api_actor(request), data=payload.model_dump(exclude_unset=True))
+    return Status(201, tag)
+
+
+@router.get("/tags/{id}", response={200: TagOut, **_READ_ERRORS}, tags=["tags"])
+def get_tag(request: HttpRequest, id: int) -> Tag:
+    return _tag(request, id)
+
+
+@router.patch("/tags/{id}", response={200: TagOut, **_WRITE_ERRORS}, tags=["tags"])
+def update_tag(request: HttpRequest, id: int, payload: TagPatch) -> Tag:
+    return services.tag_update(
+        actor=api_actor(request), tag=_tag(request, id), data=payload.model_dump(exclude_unset=True)
+    )
+
+
+@router.delete("/tags/{id}", response={204: None, **_WRITE_ERRORS}, tags=["tags"])
+def delete_tag(request: HttpRequest, id: int) -> Status[None]:
+    services.tag_delete(actor=api_actor(request), tag=_tag(request, id))
+    return Status(204, None)
+
+
+# --- custom-field definitions --------------------------------------------------------------------------
+
+
+def _custom_field(request: HttpRequest, field_id: int) -> CustomFieldDefinition:
+    check_id(field_id, _("Custom field not found."))
+    field = selectors.custom_field_list(actor=api_actor(request)).filter(pk=field_id).first()
+    if field is None:
+        raise NotFound(_("Custom field not found."))
+    return field
+
+
+@router.get("/custom-fields", response={200: CustomFieldPage, **_LIST_ERRORS}, tags=["custom fields"])
+def list_custom_fields(request: HttpRequest, filters: Query[CustomFieldFilters]) -> dict[str, Any]:
+    reject_unknown_params(request, {"object_type"} | PAGE_PARAMS)
+    if filters.object_type and filters.object_type not in CustomFieldObject.values:
+        message = _("Select a valid choice. %(value)s is not one of the available choices.") % {
+            "value": filters.object_type[:32]
+        }
+        raise ValidationFailed(message, field_errors={"object_type": [message]})
+    qs = selectors.custom_field_list(actor=api_actor(request), object_type=filters.object_type or None)
+    return {"items": page(qs, filters.limit, filters.offset), "count": qs.count()}
+
+
+@router.post(
+    "/custom-fields", response={201: CustomFieldOut, **_WRITE_ERRORS}, tags=["custom fields"],
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)
+def create_custom_field(request: HttpRequest, payload: CustomFieldIn) -> Status[CustomFieldDefinition]:
+    """Needs the manage-settings permission. Key, type and object are fixed once created."""
+    field = services.custom_field_create(actor=api_actor(request), data=payload.model_dump(exclude_unset=True))
+    return Status(201, field)
+
+
+@router.get("/custom-fields/{id}", response={200: CustomFieldOut, **_READ_ERRORS}, tags=["custom fields"])
+def get_custom_field(request: HttpRequest, id: int) -> CustomFieldDefinition:
+    return _custom_field(request, id)
+
+
+@router.patch("/custom-fields/{id}", response={200: CustomFieldOut, **_WRITE_ERRORS}, tags=["custom fields"])
+def update_custom_field(request: HttpRequest, id: int, payload: CustomFieldPatch) -> CustomFieldDefinition:
+    field = _custom_field(request, id)
+    data = payload.model_dump(exclude_unset=True)
+    errors: dict[str, list[str]] = {}
+    for name in ("object_type", "key", "field_type"):
+        if name in data and data.pop(name) != getattr(field, name):
+            errors[name] = [_("%(field)s cannot be changed once the custom field exists.") % {"field": name}]
+    _raise(errors)
+    return services.custom_field_update(actor=api_actor(request), field=field, data=data)
+
+
+@router.delete("/custom-fields/{id}", response={204: None, **_WRITE_ERRORS}, tags=["custom fields"])
+def delete_custom_field(request: HttpRequest, id: int) -> Status[None]:
+    """Refused (409) while records still hold a value for the field."""
+    services.custom_field_delete(actor=api_actor(request), field=_custom_field(request, id))
+    return Status(204, None)
