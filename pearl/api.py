@@ -2,14 +2,17 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from pearl.accounts.api import BearerTokenAuth
 from pearl.accounts.api import router as accounts_router
-from pearl.core.api import PearlAPI
+from pearl.core.api import PearlAPI, SessionCsrfAuth
 from pearl.customers.api import router as customers_router
 
 api = PearlAPI(
     title="Pearl API",
     version="1",
     urls_namespace="api",
+    # Bearer first: a request carrying a token is judged by it alone (see SessionCsrfAuth).
+    auth=[BearerTokenAuth(), SessionCsrfAuth()],
     description=str(
         _(
             "Authenticate with `Authorization: Bearer pearl_…` (create a token in the UI or with "

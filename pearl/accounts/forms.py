@@ -29,12 +29,14 @@ class UserCreateForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
     )
     display_name = forms.CharField(label=_("Display name"), max_length=64, required=False)
-    email = forms.EmailField(label=_("Email"), required=False)
+    email = forms.EmailField(label=_("Email"), max_length=254, required=False)
     password = forms.CharField(
         label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
     role = forms.ModelChoiceField(label=_("Role"), queryset=Role.objects.none(), empty_label=None)
-    team = TeamChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
+    team = TeamChoiceField(
+        label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("(no team)")
+    )
 
     def __init__(self, *args: Any, roles: Any, teams: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -44,9 +46,15 @@ class UserCreateForm(forms.Form):
 
 class UserUpdateForm(forms.Form):
     display_name = forms.CharField(label=_("Display name"), max_length=64, required=False)
-    email = forms.EmailField(label=_("Email"), required=False)
-    role = forms.ModelChoiceField(label=_("Role"), queryset=Role.objects.none(), empty_label=None)
-    team = TeamChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
+    email = forms.EmailField(label=_("Email"), max_length=254, required=False)
+    # Optional here (unlike on create) so a role-less account, e.g. from createsuperuser, is shown as it
+    # is instead of silently getting the first role in the list when saved.
+    role = forms.ModelChoiceField(
+        label=_("Role"), queryset=Role.objects.none(), required=False, empty_label=_("(no role)")
+    )
+    team = TeamChoiceField(
+        label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("(no team)")
+    )
     is_active = forms.BooleanField(
         label=_("Active"), required=False,
         help_text=_("Inactive users cannot log in or use their API tokens."),

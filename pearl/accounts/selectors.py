@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from pearl.accounts.models import ApiToken, Role, Team, User
+from pearl.core.permissions import require
 
 
 def user_list(*, actor: User) -> QuerySet[User]:
@@ -19,4 +20,7 @@ def role_list(*, actor: User) -> QuerySet[Role]:
 
 
 def token_list(*, actor: User, user: User) -> QuerySet[ApiToken]:
+    """A user's tokens: their own, or anyone's for those who manage settings."""
+    if actor.pk != user.pk:
+        require(actor, "manage_settings")
     return ApiToken.objects.filter(user=user).order_by("-id")

@@ -8,16 +8,26 @@ from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pearl.accounts.choices import Action
+from pearl.accounts.choices import Action, DataScope
 from pearl.accounts.models import ApiToken, Role, Team, User
 from pearl.core.errors import ValidationFailed
 from pearl.core.permissions import require
 
 TOKEN_PREFIX = "pearl_"
+
+
+def _clean_team_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(_("Team name is required."), field_errors={"name": [_("Required.")]})
+    if len(name) > 100:
+        message = _("At most %(n)d characters.") % {"n": 100}
+        raise ValidationFailed(message, field_errors={"name": [message]})
+    return name
 
 
 def _team_path(team: Team) -> str:
@@ -29,9 +39,7 @@ def _team_path(team: Team) -> str:
 def team_create(*, actor: User | None, name: str, parent: Team | None = None) -> Team:
     if actor is not None:
         require(actor, Action.MANAGE_SETTINGS)
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed(_("Team name is required."), field_errors={"name": [_("Required.")]})
+    name = _clean_team_name(name)
     team = Team.objects.create(name=name, parent=parent)
     team.path = _team_path(team)
     team.save(update_fields=["path"])
@@ -41,9 +49,7 @@ def team_create(*, actor: User | None, name: str, parent: Team | None = None) ->
 @transaction.atomic
 def team_update(*, actor: User, team: Team, name: str, parent: Team | None) -> Team:
     require(actor, Action.MANAGE_SETTINGS)
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed(_("Team name is required."), field_errors={"name": [_("Required.")]})
+    name = _clean_team_name(name)
     if parent is not None and parent.path.startswith(team.path):
         raise ValidationFailed(
             _("A team cannot sit under itself or one of its sub-teams."), field_errors={"parent": [_("Invalid.")]}
@@ -63,14 +69,35 @@ def team_update(*, actor: User, team: Team, name: str, parent: Team | None) -> T
 @transaction.atomic
 def role_update(*, actor: User, role: Role, data: dict[str, Any]) -> Role:
     require(actor, Action.MANAGE_SETTINGS)
-    allowed = {"label", "data_scope", "can_create", "can_edit", "can_delete", "can_export", "can_manage_settings"}
-    for key, value in data.items():
-        if key in allowed:
-            setattr(role, key, value)
+    errors: dict[str, list[str]] = {}
+    if "label" in data:
+        label = str(data["label"] or "").strip()
+        if not label or len(label) > 64:
+            errors["label"] = [_("The role name is required (at most 64 characters).")]
+        role.label = label
+    if "data_scope" in data:
+        if data["data_scope"] not in DataScope.values:
+            errors["data_scope"] = [_("Choose own, team, team and sub-teams, or all.")]
+        role.data_scope = data["data_scope"]
+    for action in Action.values:
+        if f"can_{action}" in data:
+            setattr(role, f"can_{action}", bool(data[f"can_{action}"]))
     if role.name == "admin" and not role.can_manage_settings:
-        raise ValidationFailed(_("The administrator role must keep the right to manage settings."))
+        errors["can_manage_settings"] = [_("The administrator role must keep the right to manage settings.")]
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], field_errors=errors)
     role.save()
+    _ensure_someone_manages_settings()
     return role
+
+
+def _ensure_someone_manages_settings() -> None:
+    """Refuse any change that would leave no active user able to manage settings (a lock-out)."""
+    managers = User.objects.filter(is_active=True).filter(
+        models.Q(is_superuser=True) | models.Q(role__can_manage_settings=True)
+    )
+    if not managers.exists():
+        raise ValidationFailed(_("At least one active user must keep the right to manage settings."))
 
 
 def _check_password(password: str, user: User | None = None) -> None:
@@ -129,6 +156,7 @@ def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
     if user.pk == actor.pk and not user.is_active:
         raise ValidationFailed(_("You cannot deactivate yourself."))
     user.save()
+    _ensure_someone_manages_settings()
     return user
 
 
@@ -150,6 +178,8 @@ def token_create(*, actor: User | None, user: User, name: str = "") -> tuple[Api
 def token_revoke(*, actor: User, token: ApiToken) -> None:
     if actor.pk != token.user_id:
         require(actor, Action.MANAGE_SETTINGS)
+    if token.revoked_at is not None:
+        return  # revoking twice keeps the first time
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
 

@@ -1,9 +1,12 @@
-"""/settings/: people (accounts) and customer-data settings (customers.settings_views) in one section."""
+"""/settings/: people settings (this app) and customer-data settings in one "settings" namespace.
 
-from django.urls import path
+The customer-data pages are included by module path: URL wiring, not a code dependency, so
+accounts does not import another app's views (tests/test_architecture.py).
+"""
+
+from django.urls import include, path
 
 from pearl.accounts import views
-from pearl.customers import settings_views as cv
 
 app_name = "settings"
 urlpatterns = [
@@ -17,16 +20,6 @@ urlpatterns = [
     path("roles/<int:pk>/", views.role_edit, name="role_edit"),
     path("tokens/", views.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
-    path("tags/", cv.tag_list, name="tag_list"),
-    path("tags/<int:pk>/", cv.tag_edit, name="tag_edit"),
-    path("tags/<int:pk>/delete/", cv.tag_delete, name="tag_delete"),
-    path("choices/", cv.choice_index, name="choice_index"),
-    path("choices/<str:list_name>/", cv.choice_list, name="choice_list"),
-    path("choices/<str:list_name>/<int:pk>/", cv.choice_edit, name="choice_edit"),
-    path("choices/<str:list_name>/<int:pk>/toggle/", cv.choice_toggle, name="choice_toggle"),
-    path("fields/", cv.field_index, name="field_index"),
-    path("fields/<str:object_type>/", cv.field_list, name="field_list"),
-    path("fields/<str:object_type>/new/", cv.field_create, name="field_create"),
-    path("fields/<str:object_type>/<int:pk>/", cv.field_edit, name="field_edit"),
-    path("fields/<str:object_type>/<int:pk>/delete/", cv.field_delete, name="field_delete"),
+    # tags/, choices/, fields/ (no app_name there, so the names join this namespace)
+    path("", include("pearl.customers.settings_views")),
 ]

@@ -31,7 +31,7 @@ View = Callable[..., HttpResponse]
 FORM_ERRORS = (ValidationFailed, Conflict)
 
 
-# --- shared page helpers (also used by pearl.customers.settings_views) ---------------------------
+# --- page helpers (pearl.customers.settings_views keeps a copy; see its note) ------------------------
 
 
 def actor_of(request: HttpRequest) -> User:

@@ -6,7 +6,6 @@ all of them, so a later router gets auth, error shape and idempotent POSTs witho
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -17,34 +16,32 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import URLPattern, URLResolver, re_path
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
-from ninja.security import APIKeyCookie, HttpBearer
+from ninja.security import APIKeyCookie
 from ninja.utils import check_csrf
 from pydantic import Field
 
-from pearl.accounts.services import token_authenticate
 from pearl.core import context
 from pearl.core.errors import ApplicationError, NotFound, ValidationFailed
+from pearl.core.idempotency import IN_PROGRESS, claim, complete, release
 from pearl.core.models import IdempotencyRecord
 
 if TYPE_CHECKING:
     from ninja.operation import Operation
-
-    from pearl.accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +74,7 @@ class Problem(Schema):
     status: int
     detail: str
     code: str = Field(description="Stable machine-readable error code.")
-    errors: dict[str, list[str]] | None = Field(
-        None, description="Messages per field (validation problems only)."
-    )
+    errors: dict[str, list[str]] | None = Field(None, description="Messages per field (validation problems only).")
     request_id: str | None = None
 
 
@@ -129,6 +124,11 @@ class BadRequest(ApplicationError):
 
 # --- translating request validation errors ------------------------------------------------------
 
+# Error type of our own pydantic validators; their message is already in the reader's language.
+INVALID = "pearl_invalid"
+# Where pydantic names the member of a union that failed (``("customer_type", "int")``): not a field.
+_UNION_TAG = re.compile(r"^(int|str|float|bool|none|[a-z-]+\[.*\])$")
+
 
 def _field_path(loc: Sequence[Any]) -> str:
     """``("body", "payload", "contacts", 0, "mobile")`` → ``contacts.0.mobile``.
@@ -140,6 +140,7 @@ def _field_path(loc: Sequence[Any]) -> str:
     source = parts.pop(0) if parts else "body"
     if source == "body" and parts:
         parts.pop(0)
+    parts = [p for p in parts if not (isinstance(p, str) and _UNION_TAG.match(p))]
     return ".".join(str(p) for p in parts) or str(source)
 
 
@@ -148,6 +149,8 @@ def _validation_message(error: Mapping[str, Any]) -> str:
     kind = str(error.get("type", ""))
     ctx = error.get("ctx") or {}
     loc = error.get("loc") or ()
+    if kind == INVALID:
+        return str(error.get("msg", ""))
     if kind == "missing":
         if len(loc) <= 2 and loc and loc[0] == "body":
             return _("Send a JSON object in the request body.")
@@ -163,12 +166,7 @@ def _validation_message(error: Mapping[str, Any]) -> str:
     if kind in ("string_type", "string_unicode"):
         return _("Enter text.")
     if kind == "string_too_long":
-        limit = int(ctx.get("max_length", 0))
-        return ngettext(
-            "Ensure this value has at most %(limit_value)d character (it has %(show_value)d).",
-            "Ensure this value has at most %(limit_value)d characters (it has %(show_value)d).",
-            limit,
-        ) % {"limit_value": limit, "show_value": limit + 1}
+        return _("At most %(n)d characters.") % {"n": int(ctx.get("max_length", 0))}
     if kind in ("greater_than_equal", "greater_than"):
         return _("Ensure this value is greater than or equal to %(limit_value)s.") % {
             "limit_value": ctx.get("ge", ctx.get("gt", ""))
@@ -203,8 +201,11 @@ def validation_errors(errors: Iterable[Mapping[str, Any]]) -> dict[str, list[str
 
 def _on_application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
     return problem_response(
-        exc.status, exc.message, code=exc.code,
-        errors=exc.field_errors if (exc.field_errors or exc.status == 422) else None, extra=exc.extra,
+        exc.status,
+        exc.message,
+        code=exc.code,
+        errors=exc.field_errors if (exc.field_errors or exc.status == 422) else None,
+        extra=exc.extra,
     )
 
 
@@ -218,14 +219,17 @@ def _on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Htt
 def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(exc, AuthenticationError):
         return problem_response(
-            401, _("Log in, or send an API token as “Authorization: Bearer pearl_…”."),
-            code="not_authenticated", headers={"WWW-Authenticate": 'Bearer realm="pearl"'},
+            401,
+            _("Log in, or send an API token as “Authorization: Bearer pearl_…”."),
+            code="not_authenticated",
+            headers={"WWW-Authenticate": 'Bearer realm="pearl"'},
         )
     if exc.status_code == 400 and "parse request body" in exc.message:
         return problem_response(400, _("The request body is not valid JSON."), code="malformed_json")
     if exc.status_code == 403 and "CSRF" in exc.message:
         return problem_response(
-            403, _("CSRF check failed: send the X-CSRFToken header with the csrftoken cookie's value."),
+            403,
+            _("CSRF check failed: send the X-CSRFToken header with the csrftoken cookie's value."),
             code="csrf_failed",
         )
     return problem_response(exc.status_code, exc.message, code=f"http_{exc.status_code}")
@@ -244,30 +248,18 @@ def _on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 # --- authentication -------------------------------------------------------------------------------
 
-_BEARER_CACHE = "_pearl_bearer_user"
-
-
-class BearerTokenAuth(HttpBearer):
-    """``Authorization: Bearer pearl_…`` with a token created in the UI or by ``pearl token``."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        # The idempotency check authenticates before the operation does: look the token up once.
-        if not hasattr(request, _BEARER_CACHE):
-            setattr(request, _BEARER_CACHE, token_authenticate(token.strip()))
-        user: User | None = getattr(request, _BEARER_CACHE)
-        return user
-
 
 class SessionCsrfAuth(APIKeyCookie):
     """The logged-in browser's session; unsafe methods must carry the CSRF token.
 
     A request that sends an ``Authorization`` header is judged by that header alone, so a wrong
-    token is a 401 even in a browser that is logged in.
+    token is a 401 even in a browser that is logged in. (Bearer tokens are checked by
+    ``pearl.accounts.api.BearerTokenAuth``; core knows nothing about accounts.)
     """
 
     param_name = settings.SESSION_COOKIE_NAME
 
-    def __call__(self, request: HttpRequest) -> User | None:
+    def __call__(self, request: HttpRequest) -> Any:
         if "Authorization" in request.headers:
             return None
         user = getattr(request, "user", None)
@@ -275,19 +267,15 @@ class SessionCsrfAuth(APIKeyCookie):
             return None
         if self.csrf and not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request):
             raise HttpError(403, "CSRF check failed")
-        result: User = user
-        return result
+        return user
 
-    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:  # pragma: no cover
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:  # pragma: no cover
         return None  # __call__ does the work; kept because the base class declares it abstract
 
 
-API_AUTH = [BearerTokenAuth(), SessionCsrfAuth()]
-
-
-def authenticated_user(request: HttpRequest) -> User | None:
-    """The user the API's auth would accept for this request, or None (CSRF failures included)."""
-    for auth in API_AUTH:
+def authenticated_user(request: HttpRequest, callbacks: Iterable[Callable[[HttpRequest], Any]]) -> Any:
+    """The user the given auth callbacks accept for this request, or None (CSRF failures included)."""
+    for auth in callbacks:
         try:
             user = auth(request)
         except HttpError:
@@ -297,10 +285,9 @@ def authenticated_user(request: HttpRequest) -> User | None:
     return None
 
 
-def api_actor(request: HttpRequest) -> User:
-    """The authenticated user of an operation (set by ninja from ``API_AUTH``)."""
-    user: User = request.auth  # type: ignore[attr-defined]  # ninja sets it after authentication
-    return user
+def api_actor(request: HttpRequest) -> Any:
+    """The authenticated user of an operation (``request.auth``, set by ninja's authentication)."""
+    return request.auth  # type: ignore[attr-defined]
 
 
 # --- ETag / If-Match ------------------------------------------------------------------------------
@@ -331,8 +318,7 @@ def if_match_version(request: HttpRequest) -> int | None:
     match = _ETAG.match(value)
     if match is None:
         raise BadRequest(
-            _("If-Match must be the ETag from your last read, such as \"3\"; got %(value)s.")
-            % {"value": value[:40]},
+            _('If-Match must be the ETag from your last read, such as "3"; got %(value)s.') % {"value": value[:40]},
             extra={"header": "If-Match"},
         )
     return int(match.group(1) or match.group(2))
@@ -344,7 +330,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000_000
 
-_M = TypeVar("_M")
+_M = TypeVar("_M", bound=Model)
 
 
 class PageParams(Schema):
@@ -379,9 +365,6 @@ def check_id(value: int, message: Any) -> int:
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-_IN_PROGRESS = 0  # status_code of a claimed key whose first request has not answered yet
-_STALE_CLAIM = dt.timedelta(minutes=5)  # a claim this old belongs to a request that died
-_KEPT_HEADERS = ("Content-Type", "ETag", "Location")
 
 IDEMPOTENCY_OPENAPI: dict[str, Any] = {
     "parameters": [
@@ -409,43 +392,27 @@ def _request_hash(request: HttpRequest) -> str:
     return digest.hexdigest()
 
 
-def _claim(user: User, key: str, request: HttpRequest, digest: str) -> tuple[IdempotencyRecord, bool]:
-    """(record, claimed): claim the key with an in-progress row, or return whoever holds it.
-
-    The claim is committed before the work runs, so a concurrent retry sees it and is told to wait
-    instead of creating a second record.
-    """
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
-                user=user, key=key, method=request.method or "", path=request.path[:255],
-                request_hash=digest, status_code=_IN_PROGRESS, response_body="", response_headers={},
-            )
-        return record, True
-    except IntegrityError:
-        record = IdempotencyRecord.objects.get(user=user, key=key)
-    if (
-        record.status_code == _IN_PROGRESS
-        and record.request_hash == digest
-        and record.created_at < timezone.now() - _STALE_CLAIM
-    ):
-        taken = IdempotencyRecord.objects.filter(
-            pk=record.pk, status_code=_IN_PROGRESS, created_at=record.created_at
-        ).update(created_at=timezone.now())
-        return record, bool(taken)
-    return record, False
-
-
 def _replay(record: IdempotencyRecord) -> HttpResponse:
     headers = dict(record.response_headers or {})
     response = HttpResponse(
-        record.response_body, status=record.status_code,
+        record.response_body,
+        status=record.status_code,
         content_type=headers.pop("Content-Type", "application/json; charset=utf-8"),
     )
     for name, value in headers.items():
         response[name] = value
     response[REPLAYED_HEADER] = "true"
     return response
+
+
+def _operation_auth(run: Any) -> list[Callable[[HttpRequest], Any]]:
+    """The auth callbacks of the operation whose ``run`` (possibly already decorated) this is."""
+    while run is not None:
+        operation = getattr(run, "__self__", None)
+        if operation is not None:
+            return list(getattr(operation, "auth_callbacks", []) or [])
+        run = getattr(run, "__wrapped__", None)
+    return []
 
 
 RunFunc = Callable[..., HttpResponseBase]
@@ -465,46 +432,73 @@ def idempotent(run: RunFunc) -> RunFunc:
         key = request.headers[IDEMPOTENCY_HEADER].strip()
         if not 1 <= len(key) <= 255:
             return problem_response(
-                400, _("Idempotency-Key must be 1 to 255 characters."), code="bad_idempotency_key",
+                400,
+                _("Idempotency-Key must be 1 to 255 characters."),
+                code="bad_idempotency_key",
                 extra={"header": IDEMPOTENCY_HEADER},
             )
-        user = authenticated_user(request)
+        user = authenticated_user(request, _operation_auth(run))
         if user is None:
             return run(request, *args, **kwargs)  # the operation answers 401/403 itself
         digest = _request_hash(request)
-        record, claimed = _claim(user, key, request, digest)
+        record, claimed = claim(user, key, request.method or "", request.path, digest)
         if not claimed:
             if record.request_hash != digest:
                 return problem_response(
                     422,
                     _("This Idempotency-Key was already used for a different request; use a new key."),
-                    code="idempotency_key_reused", extra={"header": IDEMPOTENCY_HEADER},
+                    code="idempotency_key_reused",
+                    extra={"header": IDEMPOTENCY_HEADER},
                 )
-            if record.status_code == _IN_PROGRESS:
+            if record.status_code == IN_PROGRESS:
                 return problem_response(
-                    409, _("A request with this Idempotency-Key is still being processed; retry shortly."),
-                    code="idempotency_in_progress", headers={"Retry-After": "1"},
+                    409,
+                    _("A request with this Idempotency-Key is still being processed; retry shortly."),
+                    code="idempotency_in_progress",
+                    headers={"Retry-After": "1"},
                 )
             return _replay(record)
         try:
             response = run(request, *args, **kwargs)
         except BaseException:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            release(record)
             raise
         if 200 <= response.status_code < 300 and isinstance(response, HttpResponse):
-            IdempotencyRecord.objects.filter(pk=record.pk).update(
-                status_code=response.status_code,
-                response_body=response.content.decode(response.charset or "utf-8"),
-                response_headers={h: response[h] for h in _KEPT_HEADERS if h in response},
-            )
+            complete(record, response)
         else:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            release(record)  # only successes are kept, so a failed request can be retried
         return response
 
     return wrapper
 
 
 # --- the API class --------------------------------------------------------------------------------
+
+
+class StandardJSONParser(Parser):
+    """JSON as RFC 8259 defines it: Python's extra NaN / Infinity literals are a malformed body."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(request.body, parse_constant=_reject_constant)
+        return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# An escaped NUL in a JSON string (not preceded by an escaping backslash): PostgreSQL cannot store it.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _nul_problem(request: HttpRequest) -> HttpResponse | None:
+    fields = sorted({k for k, values in request.GET.lists() if "\x00" in k or any("\x00" in v for v in values)})
+    if request.method in ("POST", "PUT", "PATCH") and _JSON_NUL.search(request.body):
+        fields.append("body")
+    if not fields:
+        return None
+    message = _("Null characters are not allowed.")
+    return problem_response(422, message, code="validation_failed", errors={f: [message] for f in fields})
 
 
 class UnicodeJSONRenderer(JSONRenderer):
@@ -520,9 +514,15 @@ class OfflineSwagger(Swagger):
     """
 
     def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+        if "ninja" not in settings.INSTALLED_APPS:
+            raise ImproperlyConfigured(
+                "Add 'ninja' to INSTALLED_APPS: /api/v1/docs serves Swagger UI from ninja's static files "
+                "(collected by collectstatic) and must not fall back to a CDN."
+            )
         self.settings["url"] = self.get_openapi_url(api, kwargs)
         return render(
-            request, self.template,
+            request,
+            self.template,
             {"swagger_settings": json.dumps(self.settings, indent=1), "api": api, "add_csrf": True},
         )
 
@@ -532,16 +532,19 @@ def _problem_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRe
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        refused = _nul_problem(request)
+        if refused is not None:
+            return refused
         try:
             response = view(request, *args, **kwargs)
         except Http404:
             return problem_response(404, _("Not found."), code="not_found")
-        if response.status_code == 405 and not response.get("Content-Type", "").startswith(
-            PROBLEM_CONTENT_TYPE
-        ):
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith(PROBLEM_CONTENT_TYPE):
             return problem_response(
-                405, _("This address does not accept %(method)s.") % {"method": request.method},
-                code="method_not_allowed", headers={"Allow": response.get("Allow", "")},
+                405,
+                _("This address does not accept %(method)s.") % {"method": request.method},
+                code="method_not_allowed",
+                headers={"Allow": response.get("Allow", "")},
             )
         return response
 
@@ -557,21 +560,39 @@ class PearlAPI(NinjaAPI):
     """The one API: bearer or session auth, problem+json errors, idempotent POSTs, offline docs."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("auth", API_AUTH)
+        kwargs.setdefault("auth", [SessionCsrfAuth()])
         kwargs.setdefault("renderer", UnicodeJSONRenderer())
+        kwargs.setdefault("parser", StandardJSONParser())
         kwargs.setdefault("docs", OfflineSwagger())
         super().__init__(**kwargs)
         self.add_decorator(idempotent, mode="view")
 
     def set_default_exception_handlers(self) -> None:
-        self.add_exception_handler(Exception, _on_unexpected)
-        self.add_exception_handler(Http404, _on_404)
-        self.add_exception_handler(HttpError, _on_http_error)
-        self.add_exception_handler(NinjaValidationError, _on_validation_error)
-        self.add_exception_handler(ApplicationError, _on_application_error)
+        # ninja types handlers as taking "an exception or its class"; ours only ever get instances.
+        handlers: list[tuple[type[Exception], Any]] = [
+            (Exception, _on_unexpected),
+            (Http404, _on_404),
+            (HttpError, _on_http_error),
+            (NinjaValidationError, _on_validation_error),
+            (ApplicationError, _on_application_error),
+        ]
+        for exc_class, handler in handlers:
+            self.add_exception_handler(exc_class, handler)
 
     def get_openapi_operation_id(self, operation: Operation) -> str:
         return operation.view_func.__name__  # list_customers, not pearl_customers_api_list_customers
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        # Errors are served as application/problem+json; say so instead of ninja's application/json.
+        for methods in schema.get("paths", {}).values():
+            for operation in methods.values():
+                for answer in operation.get("responses", {}).values():
+                    content = answer.get("content") or {}
+                    body = content.get("application/json")
+                    if body and body.get("schema", {}).get("$ref", "").endswith("/Problem"):
+                        content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+        return schema
 
     @property
     def urls(self) -> tuple[list[URLResolver | URLPattern], str, str]:

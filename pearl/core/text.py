@@ -14,9 +14,17 @@ _PUNCT = re.compile(r"[\s·•・,，.。、;；:：'\"“”‘’!！?？/\\|_
 _LEGAL_FORM_VARIANTS = (("有限责任公司", "有限公司"),)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_control(text: str) -> str:
+    """Drop control characters (NUL cannot even be stored by PostgreSQL); keep tabs and newlines."""
+    return _CONTROL.sub("", text)
+
+
 def nfkc(text: str) -> str:
     """Full-width letters, digits and brackets become half-width; compatibility forms fold."""
-    return unicodedata.normalize("NFKC", text or "")
+    return unicodedata.normalize("NFKC", strip_control(text or ""))
 
 
 def fold_width(text: str) -> str:
@@ -31,7 +39,7 @@ def fold_width(text: str) -> str:
 
 def clean_spaces(text: str) -> str:
     """Collapse any run of spaces (incl. the ideographic space) and fold full-width letters/digits."""
-    return _SPACES.sub(" ", fold_width(text or "").replace("\u3000", " ")).strip()
+    return _SPACES.sub(" ", fold_width(strip_control(text or "")).replace("\u3000", " ")).strip()
 
 
 def normalize_company_name(name: str) -> str:

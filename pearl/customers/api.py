@@ -5,6 +5,7 @@ Permissions and scopes live in the services and selectors, exactly as for the pa
 outside the actor's scope is a 404 here too, and 403 only means "you see it but may not do that".
 """
 
+import contextlib
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -112,10 +113,9 @@ def _contact_data(data: dict[str, Any], errors: dict[str, list[str]], prefix: st
 
 def _customer_response(request: HttpRequest, response: HttpResponse, customer: Customer) -> Customer:
     """The customer as the actor now sees it (fresh, with contacts), with its ETag."""
-    try:
+    # Written for someone outside the actor's scope: answer with what was written.
+    with contextlib.suppress(NotFound):
         customer = selectors.customer_get(actor=api_actor(request), customer_id=customer.pk)
-    except NotFound:
-        pass  # created/updated for someone outside the actor's scope: answer with what was written
     set_etag(response, customer.version)
     return customer
 
@@ -140,7 +140,7 @@ def _visible_contact(request: HttpRequest, contact_id: int) -> None:
 def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dict[str, Any]:
     """Customers you may see, filtered like the list page; `cf_<key>=value` filters a custom field."""
     actor = api_actor(request)
-    params = {k: v for k, v in request.GET.items() if k not in PAGE_PARAMS}
+    params: dict[str, Any] = {k: v for k, v in request.GET.items() if k not in PAGE_PARAMS}
     custom = {k for k in params if k.startswith("cf_")}
     allowed = set(_CUSTOMER_FILTERS) | PAGE_PARAMS
     if custom:
@@ -169,7 +169,9 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
 
 
 @router.post(
-    "/customers", response={201: CustomerDetailOut, **_WRITE_ERRORS}, tags=["customers"],
+    "/customers",
+    response={201: CustomerDetailOut, **_WRITE_ERRORS},
+    tags=["customers"],
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
 def create_customer(request: HttpRequest, response: HttpResponse, payload: CustomerIn) -> Status[Customer]:
@@ -186,7 +188,7 @@ def create_customer(request: HttpRequest, response: HttpResponse, payload: Custo
     return Status(201, _customer_response(request, response, customer))
 
 
-@router.get("/customers/{id}", response={200: CustomerDetailOut, **_READ_ERRORS}, tags=["customers"])
+@router.get("/customers/{int:id}", response={200: CustomerDetailOut, **_READ_ERRORS}, tags=["customers"])
 def get_customer(request: HttpRequest, response: HttpResponse, id: int) -> Customer:
     """One customer with its contacts; the ETag is its version, for If-Match on writes."""
     check_id(id, _("Customer not found."))
@@ -195,7 +197,7 @@ def get_customer(request: HttpRequest, response: HttpResponse, id: int) -> Custo
     return customer
 
 
-@router.patch("/customers/{id}", response={200: CustomerDetailOut, **_WRITE_ERRORS}, tags=["customers"])
+@router.patch("/customers/{int:id}", response={200: CustomerDetailOut, **_WRITE_ERRORS}, tags=["customers"])
 def update_customer(request: HttpRequest, response: HttpResponse, id: int, payload: CustomerPatch) -> Customer:
     """Change only the fields given. Send `If-Match: "<version>"` to refuse a stale write (412)."""
     _visible_customer(request, id)
@@ -203,13 +205,11 @@ def update_customer(request: HttpRequest, response: HttpResponse, id: int, paylo
     errors: dict[str, list[str]] = {}
     data = _customer_data(payload.model_dump(exclude_unset=True), errors)
     _raise(errors)
-    customer = services.customer_update(
-        actor=api_actor(request), customer_id=id, data=data, expected_version=expected
-    )
+    customer = services.customer_update(actor=api_actor(request), customer_id=id, data=data, expected_version=expected)
     return _customer_response(request, response, customer)
 
 
-@router.delete("/customers/{id}", response={204: None, **_WRITE_ERRORS}, tags=["customers"])
+@router.delete("/customers/{int:id}", response={204: None, **_WRITE_ERRORS}, tags=["customers"])
 def delete_customer(request: HttpRequest, id: int) -> Status[None]:
     """Delete a customer and its contacts (needs the delete permission). Honours If-Match."""
     _visible_customer(request, id)
@@ -218,7 +218,7 @@ def delete_customer(request: HttpRequest, id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/customers/{id}/history", response={200: ChangePage, **_READ_ERRORS}, tags=["customers"])
+@router.get("/customers/{int:id}/history", response={200: ChangePage, **_READ_ERRORS}, tags=["customers"])
 def list_customer_history(request: HttpRequest, id: int, filters: Query[PageParams]) -> dict[str, Any]:
     """The change log of a customer and its contacts, newest first: who, when, channel, what."""
     check_id(id, _("Customer not found."))
@@ -239,7 +239,9 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[
 
 
 @router.post(
-    "/contacts", response={201: ContactOut, **_WRITE_ERRORS}, tags=["contacts"],
+    "/contacts",
+    response={201: ContactOut, **_WRITE_ERRORS},
+    tags=["contacts"],
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
 def create_contact(request: HttpRequest, response: HttpResponse, payload: ContactIn) -> Status[Contact]:
@@ -257,7 +259,7 @@ def create_contact(request: HttpRequest, response: HttpResponse, payload: Contac
     return Status(201, contact)
 
 
-@router.get("/contacts/{id}", response={200: ContactOut, **_READ_ERRORS}, tags=["contacts"])
+@router.get("/contacts/{int:id}", response={200: ContactOut, **_READ_ERRORS}, tags=["contacts"])
 def get_contact(request: HttpRequest, response: HttpResponse, id: int) -> Contact:
     check_id(id, _("Contact not found."))
     contact = selectors.contact_get(actor=api_actor(request), contact_id=id)
@@ -265,7 +267,7 @@ def get_contact(request: HttpRequest, response: HttpResponse, id: int) -> Contac
     return contact
 
 
-@router.patch("/contacts/{id}", response={200: ContactOut, **_WRITE_ERRORS}, tags=["contacts"])
+@router.patch("/contacts/{int:id}", response={200: ContactOut, **_WRITE_ERRORS}, tags=["contacts"])
 def update_contact(request: HttpRequest, response: HttpResponse, id: int, payload: ContactPatch) -> Contact:
     """Change only the fields given. Send `If-Match: "<version>"` to refuse a stale write (412)."""
     _visible_contact(request, id)
@@ -279,7 +281,7 @@ def update_contact(request: HttpRequest, response: HttpResponse, id: int, payloa
     return contact
 
 
-@router.delete("/contacts/{id}", response={204: None, **_WRITE_ERRORS}, tags=["contacts"])
+@router.delete("/contacts/{int:id}", response={204: None, **_WRITE_ERRORS}, tags=["contacts"])
 def delete_contact(request: HttpRequest, id: int) -> Status[None]:
     _visible_contact(request, id)
     expected = if_match_version(request)
@@ -307,28 +309,26 @@ def list_tags(request: HttpRequest, filters: Query[TagFilters]) -> dict[str, Any
     return {"items": page(qs, filters.limit, filters.offset), "count": qs.count()}
 
 
-@router.post(
-    "/tags", response={201: TagOut, **_WRITE_ERRORS}, tags=["tags"], openapi_extra=IDEMPOTENCY_OPENAPI
-)
+@router.post("/tags", response={201: TagOut, **_WRITE_ERRORS}, tags=["tags"], openapi_extra=IDEMPOTENCY_OPENAPI)
 def create_tag(request: HttpRequest, payload: TagIn) -> Status[Tag]:
     """Needs the manage-settings permission."""
     tag = services.tag_create(actor=api_actor(request), data=payload.model_dump(exclude_unset=True))
     return Status(201, tag)
 
 
-@router.get("/tags/{id}", response={200: TagOut, **_READ_ERRORS}, tags=["tags"])
+@router.get("/tags/{int:id}", response={200: TagOut, **_READ_ERRORS}, tags=["tags"])
 def get_tag(request: HttpRequest, id: int) -> Tag:
     return _tag(request, id)
 
 
-@router.patch("/tags/{id}", response={200: TagOut, **_WRITE_ERRORS}, tags=["tags"])
+@router.patch("/tags/{int:id}", response={200: TagOut, **_WRITE_ERRORS}, tags=["tags"])
 def update_tag(request: HttpRequest, id: int, payload: TagPatch) -> Tag:
     return services.tag_update(
         actor=api_actor(request), tag=_tag(request, id), data=payload.model_dump(exclude_unset=True)
     )
 
 
-@router.delete("/tags/{id}", response={204: None, **_WRITE_ERRORS}, tags=["tags"])
+@router.delete("/tags/{int:id}", response={204: None, **_WRITE_ERRORS}, tags=["tags"])
 def delete_tag(request: HttpRequest, id: int) -> Status[None]:
     services.tag_delete(actor=api_actor(request), tag=_tag(request, id))
     return Status(204, None)
@@ -358,7 +358,9 @@ def list_custom_fields(request: HttpRequest, filters: Query[CustomFieldFilters])
 
 
 @router.post(
-    "/custom-fields", response={201: CustomFieldOut, **_WRITE_ERRORS}, tags=["custom fields"],
+    "/custom-fields",
+    response={201: CustomFieldOut, **_WRITE_ERRORS},
+    tags=["custom fields"],
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
 def create_custom_field(request: HttpRequest, payload: CustomFieldIn) -> Status[CustomFieldDefinition]:
@@ -367,12 +369,12 @@ def create_custom_field(request: HttpRequest, payload: CustomFieldIn) -> Status[
     return Status(201, field)
 
 
-@router.get("/custom-fields/{id}", response={200: CustomFieldOut, **_READ_ERRORS}, tags=["custom fields"])
+@router.get("/custom-fields/{int:id}", response={200: CustomFieldOut, **_READ_ERRORS}, tags=["custom fields"])
 def get_custom_field(request: HttpRequest, id: int) -> CustomFieldDefinition:
     return _custom_field(request, id)
 
 
-@router.patch("/custom-fields/{id}", response={200: CustomFieldOut, **_WRITE_ERRORS}, tags=["custom fields"])
+@router.patch("/custom-fields/{int:id}", response={200: CustomFieldOut, **_WRITE_ERRORS}, tags=["custom fields"])
 def update_custom_field(request: HttpRequest, id: int, payload: CustomFieldPatch) -> CustomFieldDefinition:
     field = _custom_field(request, id)
     data = payload.model_dump(exclude_unset=True)
@@ -384,7 +386,7 @@ def update_custom_field(request: HttpRequest, id: int, payload: CustomFieldPatch
     return services.custom_field_update(actor=api_actor(request), field=field, data=data)
 
 
-@router.delete("/custom-fields/{id}", response={204: None, **_WRITE_ERRORS}, tags=["custom fields"])
+@router.delete("/custom-fields/{int:id}", response={204: None, **_WRITE_ERRORS}, tags=["custom fields"])
 def delete_custom_field(request: HttpRequest, id: int) -> Status[None]:
     """Refused (409) while records still hold a value for the field."""
     services.custom_field_delete(actor=api_actor(request), field=_custom_field(request, id))

@@ -41,7 +41,7 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
             number = Decimal(str(value).strip())
         except InvalidOperation as exc:
             raise ValueError(_("Enter a whole number.")) from exc
-        if number != number.to_integral_value():
+        if not number.is_finite() or number != number.to_integral_value() or abs(number) >= 2**63:
             raise ValueError(_("Enter a whole number."))
         return int(number)
     if kind == CustomFieldType.DECIMAL:

@@ -15,6 +15,7 @@ from pearl.customers.customfields import clean_value, definitions
 from pearl.customers.models import Customer
 from pearl.customers.search import search_filter
 
+MAX_ID = 2**63 - 1  # ids are 64-bit; a larger number is a bad filter, not a database error
 ORDERINGS = {
     "-id": ("-id",),
     "id": ("id",),
@@ -42,17 +43,17 @@ def _blank(choices: Any) -> list[tuple[str, Any]]:
 class CustomerFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=64)
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=_blank(CustomerKind.choices))
-    customer_type = forms.IntegerField(label=_("Customer type"), required=False, min_value=1)
-    industry = forms.IntegerField(label=_("Industry"), required=False, min_value=1)
-    source = forms.IntegerField(label=_("Source channel"), required=False, min_value=1)
+    customer_type = forms.IntegerField(label=_("Customer type"), required=False, min_value=1, max_value=MAX_ID)
+    industry = forms.IntegerField(label=_("Industry"), required=False, min_value=1, max_value=MAX_ID)
+    source = forms.IntegerField(label=_("Source channel"), required=False, min_value=1, max_value=MAX_ID)
     province = forms.CharField(label=_("Province"), required=False, max_length=32)
     city = forms.CharField(label=_("City"), required=False, max_length=32)
     district = forms.CharField(label=_("District"), required=False, max_length=32)
     grade = forms.ChoiceField(label=_("Grade"), required=False, choices=_blank(Grade.choices))
     status = forms.ChoiceField(label=_("Status"), required=False, choices=_blank(CustomerStatus.choices))
-    tag = forms.IntegerField(label=_("Tag"), required=False, min_value=1)
+    tag = forms.IntegerField(label=_("Tag"), required=False, min_value=1, max_value=MAX_ID)
     owner = forms.CharField(label=_("Owner"), required=False, max_length=20)
-    team = forms.IntegerField(label=_("Team"), required=False, min_value=1)
+    team = forms.IntegerField(label=_("Team"), required=False, min_value=1, max_value=MAX_ID)
     ordering = forms.ChoiceField(label=_("Sort"), required=False, choices=list(ORDERING_LABELS.items()))
 
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:

@@ -7,7 +7,7 @@ is required, and carry service errors back onto the right field, so nothing is c
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -147,15 +147,15 @@ class CustomerForm(ServiceErrorsMixin, forms.Form):
         self.definitions = list(custom_field_list(actor=actor, object_type=CustomFieldObject.CUSTOMER))
         super().__init__(data, initial=self._initial() if customer else {"owner": str(actor.pk)})
         current = customer or Customer()
-        self.fields["customer_type"].choices = option_choices(ChoiceList.CUSTOMER_TYPE, current.customer_type)
-        self.fields["industry"].choices = option_choices(ChoiceList.INDUSTRY, current.industry)
-        self.fields["source"].choices = option_choices(ChoiceList.SOURCE, current.source)
+        _choice_field(self, "customer_type").choices = option_choices(ChoiceList.CUSTOMER_TYPE, current.customer_type)
+        _choice_field(self, "industry").choices = option_choices(ChoiceList.INDUSTRY, current.industry)
+        _choice_field(self, "source").choices = option_choices(ChoiceList.SOURCE, current.source)
         if customer is not None:
             # Only the moves the service allows are offered, so the choice cannot be refused later.
             allowed = {customer.status, *STATUS_TRANSITIONS[customer.status]}
-            self.fields["status"].choices = [c for c in CustomerStatus.choices if c[0] in allowed]
+            _choice_field(self, "status").choices = [c for c in CustomerStatus.choices if c[0] in allowed]
         self.tag_rows = [(str(t.pk), t.name, t.color) for t in tag_list(actor=actor)]
-        self.fields["tags"].choices = [(pk, name) for pk, name, _color in self.tag_rows]
+        _choice_field(self, "tags").choices = [(pk, name) for pk, name, _color in self.tag_rows]
         self.may_assign = actor.data_scope != "own"
         if self.may_assign:
             self.fields["owner"] = forms.ChoiceField(label=_("Owner"), choices=owner_choices(actor))
@@ -233,9 +233,15 @@ def _pk(value: int | None) -> str:
     return str(value) if value else ""
 
 
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    return cast(forms.ChoiceField, form.fields[name])
+
+
 # --- contacts --------------------------------------------------------------------------------------
 
 class ContactForm(ServiceErrorsMixin, forms.Form):
+    row_index: int | None = None  # its place among the rows of the create page
+
     name = forms.CharField(label=_("Name"), max_length=64, required=False,
                            widget=forms.TextInput(attrs={"autocomplete": "off"}))
     mobile = forms.CharField(
@@ -269,7 +275,7 @@ class ContactForm(ServiceErrorsMixin, forms.Form):
         if contact is not None and contact.position is not None and _pk(contact.position_id) not in dict(choices):
             # A retired position still set on the contact stays selectable.
             choices.append((_pk(contact.position_id), str(contact.position)))
-        self.fields["position"].choices = choices
+        _choice_field(self, "position").choices = choices
         for d in definitions:
             self.fields[f"cf_{d.key}"] = custom_formfield(d)
         self.required_names = {"name"} | {f"cf_{d.key}" for d in definitions if d.required}

@@ -8,28 +8,46 @@ translated message per problem, whichever interface the data came through.
 import datetime as dt
 from typing import Annotated, Any
 
+from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
-from pearl.core.api import MAX_ID, PageParams
+from pearl.core.api import INVALID, MAX_ID, PageParams
 from pearl.core.models import ChangeLog
 from pearl.customers.choices import CustomerKind, CustomerStatus, CustomFieldObject, CustomFieldType, Grade
+from pearl.customers.filters import ORDERINGS
 from pearl.customers.models import ChoiceOption, Contact, Customer, CustomFieldDefinition
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _choice_ref(value: Any) -> Any:
+    if value is None or (isinstance(value, int | str) and not isinstance(value, bool)):
+        return value
+    raise PydanticCustomError(INVALID, str(_("Give the option's id or its exact label.")))
+
+
 # A choice-list value: the option's id, or its exact label (e.g. "批发"); null clears it.
 ChoiceRef = Annotated[
     int | str | None,
+    BeforeValidator(_choice_ref),
     Field(description="Option id or its exact label; null clears it.", examples=["批发"]),
 ]
 
 
+def _enum_schema(values: list[str]) -> dict[str, Any]:
+    """Documents the allowed values in OpenAPI; the services do the checking (one message each)."""
+    return {"enum": list(values)}
+
+
 def _enum(values: list[str], description: str = "") -> Any:
-    return Field(None, description=description or None, json_schema_extra={"enum": values})
+    return Field(None, description=description or None, json_schema_extra=_enum_schema(values))
 
 
 class _Input(Schema):
-    model_config = ConfigDict(extra="forbid")
+    # Unknown names are refused, and JSON types are taken as sent: true is not the id 1, "5" is not 5.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # --- tags -------------------------------------------------------------------------------------------
@@ -131,7 +149,7 @@ class CustomerOut(Schema):
     id: int
     name: str = Field(description="Full legal name.")
     short_name: str
-    kind: str = Field(json_schema_extra={"enum": CustomerKind.values})
+    kind: str = Field(json_schema_extra=_enum_schema(CustomerKind.values))
     customer_type: str | None = Field(description="Label of the customer-type option.")
     industry: str | None
     source: str | None
@@ -139,8 +157,8 @@ class CustomerOut(Schema):
     city: str
     district: str
     address: str
-    grade: str = Field(json_schema_extra={"enum": ["", *Grade.values]})
-    status: str = Field(json_schema_extra={"enum": CustomerStatus.values})
+    grade: str = Field(json_schema_extra=_enum_schema(["", *Grade.values]))
+    status: str = Field(json_schema_extra=_enum_schema(CustomerStatus.values))
     owner: int | None = Field(description="User id.")
     team: int | None = Field(description="Team id.")
     tags: list[TagOut]
@@ -221,7 +239,8 @@ class CustomerFilters(PageParams):
     """The list filters; ``cf_<key>=value`` filters by a custom field too."""
 
     q: str | None = Field(
-        None, max_length=64,
+        None,
+        max_length=64,
         description="Search: part of a name, pinyin or initials (hxjl), a phone number or its last 4 digits.",
     )
     kind: str | None = _enum(CustomerKind.values)
@@ -236,7 +255,7 @@ class CustomerFilters(PageParams):
     tag: str | None = Field(None, description="Tag id or exact tag name.")
     owner: str | None = Field(None, description='User id, or "me".')
     team: str | None = Field(None, description="Team id.")
-    ordering: str | None = _enum(["-id", "id", "name", "-name", "-updated_at", "updated_at", "grade"])
+    ordering: str | None = _enum(list(ORDERINGS))
 
 
 # --- change log -------------------------------------------------------------------------------------
@@ -247,8 +266,8 @@ class ChangeOut(Schema):
     occurred_at: dt.datetime
     actor: int | None = Field(description="User id (null for the system).")
     actor_label: str
-    channel: str = Field(json_schema_extra={"enum": ["page", "api", "command", "system"]})
-    action: str = Field(json_schema_extra={"enum": ["create", "update", "delete"]})
+    channel: str = Field(json_schema_extra=_enum_schema(["page", "api", "command", "system"]))
+    action: str = Field(json_schema_extra=_enum_schema(["create", "update", "delete"]))
     object_type: str = Field(examples=["customers.customer", "customers.contact"])
     object_id: int
     object_repr: str
@@ -270,10 +289,10 @@ class ChangePage(Schema):
 
 class CustomFieldOut(Schema):
     id: int
-    object_type: str = Field(json_schema_extra={"enum": CustomFieldObject.values})
+    object_type: str = Field(json_schema_extra=_enum_schema(CustomFieldObject.values))
     key: str
     label: str
-    field_type: str = Field(json_schema_extra={"enum": CustomFieldType.values})
+    field_type: str = Field(json_schema_extra=_enum_schema(CustomFieldType.values))
     required: bool
     help_text: str
     order: int
@@ -285,10 +304,10 @@ class CustomFieldOut(Schema):
 
 
 class CustomFieldIn(_Input):
-    object_type: str = Field(json_schema_extra={"enum": CustomFieldObject.values})
+    object_type: str = Field(json_schema_extra=_enum_schema(CustomFieldObject.values))
     key: str = Field(description="a-z, 0-9 and _, starting with a letter; fixed once created.")
     label: str
-    field_type: str = Field(json_schema_extra={"enum": CustomFieldType.values})
+    field_type: str = Field(json_schema_extra=_enum_schema(CustomFieldType.values))
     required: bool | None = None
     help_text: str | None = None
     order: int | None = Field(None, ge=0)

@@ -13,8 +13,10 @@ PostgreSQL, through the (token, customer) primary key.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from django.conf import settings
 from django.db import connection
@@ -29,16 +31,29 @@ from pearl.customers.models import Customer, CustomerSearchToken
 
 SEPARATOR = "|"
 MAX_QUERY_LENGTH = 64
+# Token frequencies are counted up to here; a driving token below it is "rare" (its postings are
+# collected), above it "common" (the customer list is walked and probed).
+FREQUENCY_CAP = 5_000
 
 
 def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-def document(names: Iterable[str], phones: Iterable[str]) -> tuple[set[str], str, str]:
+def _trigrams(text: str) -> set[str]:
+    return {text[i : i + 3] for i in range(len(text) - 2)}
+
+
+def document(
+    names: Iterable[str],
+    phones: Iterable[str],
+    *,
+    syllables: Callable[[str], list[str]] = pinyin_syllables,
+) -> tuple[set[str], str, str]:
     """(tokens, search_blob, name pinyin) for a customer's names and contact numbers.
 
     The first name given is the full legal name; its pinyin is what list pages sort by.
+    ``syllables`` must give what ``pinyin_syllables`` gives; bulk loaders pass a cached one.
     """
     tokens: set[str] = set()
     parts: list[str] = []
@@ -50,11 +65,13 @@ def document(names: Iterable[str], phones: Iterable[str]) -> tuple[set[str], str
         parts.append(text)
         tokens.update("n" + b for b in _bigrams(text))
         if has_cjk(text):
-            syllables = pinyin_syllables(text)
-            full, initials = "".join(syllables), pinyin_initials(syllables)
+            read = syllables(text)
+            full, initials = "".join(read), pinyin_initials(read)
             parts += [full, initials]
-            tokens.update("p" + s for s in syllables if len(s) > 1)
+            tokens.update("p" + s for s in read if len(s) > 1)
+            tokens.update("j" + a + b for a, b in pairwise(read))
             tokens.update("i" + b for b in _bigrams(initials))
+            tokens.update("k" + t for t in _trigrams(initials))
             first_pinyin = first_pinyin or full
         else:
             first_pinyin = first_pinyin or text
@@ -74,10 +91,11 @@ def customer_document(customer: Customer) -> tuple[set[str], str, str]:
 @lru_cache(maxsize=1)
 def _syllables() -> frozenset[str]:
     """Every toneless pinyin syllable pypinyin knows (about 410), for splitting typed pinyin."""
-    found: set[str] = set()
-    for readings in pinyin_dict.values():
-        for reading in readings.split(","):
-            found.add(to_normal(reading).replace("ü", "v"))
+    readings: set[str] = set()
+    for listed in pinyin_dict.values():
+        readings.update(listed.split(","))
+    # ~1,500 distinct toned readings: converting each once keeps this to a few milliseconds.
+    found = {to_normal(reading).replace("ü", "v") for reading in readings}
     return frozenset(s for s in found if s.isalpha())
 
 
@@ -110,39 +128,56 @@ def split_pinyin(text: str) -> list[str] | None:
     return walk(0)
 
 
-def query_token_sets(q: str) -> list[list[str]]:
-    """Alternative token sets for a query; a customer matching all tokens of any set is a candidate."""
+@dataclass(frozen=True)
+class Alternative:
+    """One reading of a query: the tokens a match carries, and whether they alone prove the match."""
+
+    tokens: tuple[str, ...]
+    exact: bool
+
+
+def _alternatives(q: str) -> list[Alternative]:
     digits = q.replace(" ", "").replace("-", "")
     if digits.isdigit():
         if len(digits) == 4:
-            return [["t" + digits]]
+            return [Alternative(("t" + digits,), True)]
         if len(digits) >= 7:
             try:
-                return [["m" + normalize_phone(digits)]]
+                return [Alternative(("m" + normalize_phone(digits),), True)]
             except ValidationFailed:
                 pass
     text = search_normalize(q)
     if len(text) < 2:
         return []
-    alternatives = [["n" + b for b in sorted(_bigrams(text))]]
+    found = [Alternative(tuple("n" + b for b in sorted(_bigrams(text))), len(text) == 2)]
     if text.isascii() and text.isalpha():
-        alternatives.append(["i" + b for b in sorted(_bigrams(text))])
+        if len(text) == 2:
+            found.append(Alternative(("i" + text,), True))
+        else:
+            found.append(Alternative(tuple("k" + t for t in sorted(_trigrams(text))), len(text) == 3))
         syllables = split_pinyin(text)
-        if syllables:
-            alternatives.append(sorted({"p" + s for s in syllables if len(s) > 1}))
-    return [alt for alt in alternatives if alt]
+        if syllables and len(syllables) >= 2:
+            pairs = tuple(sorted({"j" + a + b for a, b in pairwise(syllables)}))
+            found.append(Alternative(pairs, len(syllables) == 2 and "".join(syllables) == text))
+        elif syllables and len(syllables[0]) > 1:
+            found.append(Alternative(("p" + syllables[0],), syllables[0] == text))
+    return found
 
 
-def _token_frequency(token: str, cap: int = 20_000) -> int:
-    """How many customers carry a token, counted no further than ``cap`` (cheap on the index)."""
+def query_token_sets(q: str) -> list[list[str]]:
+    """Alternative token sets for a query; a customer matching all tokens of any set is a candidate."""
+    return [list(alt.tokens) for alt in _alternatives(q)]
+
+
+def _frequencies(tokens: Iterable[str], cap: int) -> dict[str, int]:
+    """How many customers carry each token, counted no further than ``cap``: one cheap index read."""
+    tokens = sorted(set(tokens))
+    table = CustomerSearchToken._meta.db_table
+    probe = f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE token = %s LIMIT {int(cap)}) AS f)"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*) FROM (SELECT 1 FROM {CustomerSearchToken._meta.db_table} "
-            "WHERE token = %s LIMIT %s) AS t",
-            [token, cap],
-        )
+        cursor.execute("SELECT " + ", ".join([probe] * len(tokens)), tokens)
         row = cursor.fetchone()
-    return int(row[0]) if row else 0
+    return dict(zip(tokens, (int(n) for n in row), strict=True))
 
 
 def search_filter(q: str) -> Q:
@@ -150,28 +185,31 @@ def search_filter(q: str) -> Q:
     q = (q or "").strip()[:MAX_QUERY_LENGTH]
     if not q:
         return Q()
-    alternatives = query_token_sets(q)
+    alternatives = _alternatives(q)
     if not alternatives:
         # One character: too short for the index; a name prefix is still cheap and useful.
         return Q(name__startswith=q) | Q(short_name__startswith=q)
-    digits = q.replace(" ", "").replace("-", "")
-    checks_blob = not digits.isdigit()
-    needle = search_normalize(q)
-    combined = Q(pk__in=[])
-    for tokens in alternatives:
-        present = [t for t in tokens if _token_frequency(t, 1) > 0]
-        if len(present) < len(tokens):
-            continue  # a token nobody has: this alternative cannot match
-        ordered = sorted(tokens, key=_token_frequency)
-        ids = CustomerSearchToken.objects.filter(token=ordered[0])
-        for token in ordered[1:]:
-            ids = ids.filter(
-                Exists(CustomerSearchToken.objects.filter(token=token, customer_id=OuterRef("customer_id")))
-            )
-        combined |= Q(pk__in=ids.values("customer_id"))
-    if checks_blob:
-        combined &= Q(search_blob__contains=needle)
-    return combined
+    freq = _frequencies((t for alt in alternatives for t in alt.tokens), FREQUENCY_CAP)
+    drivers: list[str] = []
+    exact = True
+    for alt in alternatives:
+        if min(freq[t] for t in alt.tokens) == 0:
+            continue  # a token nobody has: this reading cannot match
+        # The rarest token drives; the rest of the reading is checked on the search blob.
+        drivers.append(min(alt.tokens, key=lambda t: (freq[t], -len(t))))
+        exact = exact and alt.exact and len(alt.tokens) == 1
+    if not drivers:
+        return Q(pk__in=[])
+    postings = CustomerSearchToken.objects.filter(token__in=drivers)
+    if sum(freq[t] for t in drivers) < FREQUENCY_CAP:
+        found = Q(pk__in=postings.values("customer_id"))
+    else:
+        # Common words: walk the customers in list order and probe the index for each one,
+        # so the first page stops early instead of collecting every posting first.
+        found = Q(Exists(postings.filter(customer_id=OuterRef("pk"))))
+    if not exact:
+        found &= Q(search_blob__contains=search_normalize(q))
+    return found
 
 
 def capped_count(qs: QuerySet[Customer], cap: int | None = None) -> tuple[int, bool]:

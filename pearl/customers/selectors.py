@@ -27,7 +27,7 @@ def customer_list(*, actor: User, filters: dict[str, Any] | None = None) -> Quer
         errors = filter_errors(form)
         raise ValidationFailed(next(iter(errors.values()))[0], field_errors=errors)
     qs = form.apply(customer_visible(actor=actor), actor)
-    return qs.select_related("customer_type", "owner", "team").prefetch_related("tags")
+    return qs.select_related("customer_type", "industry", "source", "owner", "team").prefetch_related("tags")
 
 
 def customer_get(*, actor: User, customer_id: int) -> Customer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 
 from pearl.accounts.models import ApiToken, Role, Team, User
 from pearl.accounts.services import (
@@ -111,7 +112,7 @@ def test_user_create_stores_a_hashed_password(org):
     user.refresh_from_db()
     assert user.check_password("Haixian-2026!")
     assert user.password != "Haixian-2026!"
-    assert (user.display_name, user.team_id, user.role.name) == ("王五", org.team_b.pk, "sales")
+    assert (user.display_name, user.team_id, user.role_id) == ("王五", org.team_b.pk, Role.objects.get(name="sales").pk)
 
 
 def test_user_create_refuses_a_duplicate_username_case_insensitively(org):
@@ -245,8 +246,6 @@ def test_scope_without_a_team_falls_back_to_own(org, spread):
 
 
 def test_nobody_and_inactive_users_see_nothing(org, spread):
-    from django.contrib.auth.models import AnonymousUser
-
     assert _visible(None, spread) == set()
     assert _visible(AnonymousUser(), spread) == set()
     user_update(actor=org.admin, user=org.manager, data={"is_active": False})
@@ -258,3 +257,24 @@ def test_scope_follows_a_team_move(org, spread):
     team_update(actor=org.admin, team=org.team_b, name="二组", parent=org.company)
     manager = User.objects.get(pk=org.manager.pk)
     assert _visible(manager, spread) == {"owner", "teammate"}
+
+
+def test_nobody_can_lock_everyone_out_of_settings(org) -> None:
+    from pearl.accounts.models import Role
+    from pearl.accounts.services import user_update
+
+    sales = Role.objects.get(name="sales")
+    with pytest.raises(ValidationFailed):
+        user_update(actor=org.admin, user=org.admin, data={"role": sales})
+    org.admin.refresh_from_db()
+    assert org.admin.role.name == "admin"
+
+
+def test_role_update_validates_scope_and_label(org) -> None:
+    from pearl.accounts.models import Role
+
+    role = Role.objects.get(name="sales")
+    with pytest.raises(ValidationFailed) as info:
+        role_update(actor=org.admin, role=role, data={"data_scope": "galaxy", "label": ""})
+    assert set(info.value.field_errors) == {"data_scope", "label"}
+    assert Role.objects.get(name="sales").data_scope == "own"

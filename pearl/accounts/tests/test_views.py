@@ -155,8 +155,8 @@ def test_admin_creates_a_user(admin, org):
     response = admin.post(reverse("settings:user_create"), _user_post(org))
     assert response.status_code == 302
     user = User.objects.get(username="sales3")
-    assert (user.display_name, user.email, user.role.name, user.team_id) == (
-        "王五", "wang@example.cn", "sales", org.team_b.pk,
+    assert (user.display_name, user.email, user.role_id, user.team_id) == (
+        "王五", "wang@example.cn", Role.objects.get(name="sales").pk, org.team_b.pk,
     )
     assert user.check_password("Haixian-2026!")
 
@@ -190,8 +190,8 @@ def test_admin_edits_a_user(admin, org):
     })
     assert response.status_code == 302
     owner = User.objects.get(pk=org.owner.pk)
-    assert (owner.display_name, owner.role.name, owner.team_id, owner.is_active) == (
-        "张三", "manager", org.region.pk, False,  # the box was not ticked
+    assert (owner.display_name, owner.role_id, owner.team_id, owner.is_active) == (
+        "张三", Role.objects.get(name="manager").pk, org.region.pk, False,  # the box was not ticked
     )
     assert owner.check_password("Brand-new-2026")
 
@@ -399,3 +399,12 @@ def test_admin_creates_and_revokes_a_token_for_another_user(admin, org):
 @pytest.mark.parametrize("raw", ["abc", "999999"])
 def test_admin_asking_for_an_unknown_user_gets_404(admin, org, raw):
     assert admin.get(reverse("settings:token_list") + f"?user={raw}").status_code == 404
+
+
+def test_editing_a_roleless_user_keeps_them_roleless(admin, org):
+    User.objects.filter(pk=org.owner.pk).update(role=None)
+    page = admin.get(reverse("settings:user_edit", args=[org.owner.pk]))
+    assert '<option value="" selected>(no role)</option>' in page.text
+    admin.post(reverse("settings:user_edit", args=[org.owner.pk]), {"role": "", "is_active": "on", "display_name": "x"})
+    owner = User.objects.get(pk=org.owner.pk)
+    assert (owner.role_id, owner.display_name) == (None, "x")

@@ -6,10 +6,13 @@ import re
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from pearl.accounts.models import User
+from pearl.core.changes import record_change
 from pearl.core.errors import Conflict, ValidationFailed
+from pearl.core.models import ChangeAction
 from pearl.core.permissions import require
 from pearl.core.text import clean_spaces
 from pearl.customers.choices import ChoiceList, CustomFieldObject, CustomFieldType
@@ -53,7 +56,12 @@ def tag_update(*, actor: User, tag: Tag, data: dict[str, Any]) -> Tag:
 
 @transaction.atomic
 def tag_delete(*, actor: User, tag: Tag) -> None:
+    """Removing a tag is a change of every customer that carried it: each history says so."""
     require(actor, "manage_settings")
+    tagged = Customer.objects.filter(tags=tag)
+    for customer in tagged.only("id", "name", "short_name").iterator(chunk_size=2000):
+        record_change(actor=actor, action=ChangeAction.UPDATE, instance=customer, changes={"tags": [[tag.name], []]})
+    tagged.update(version=F("version") + 1)
     tag.delete()
 
 

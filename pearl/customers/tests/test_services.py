@@ -252,3 +252,14 @@ def test_settings_writes_need_manage_settings(org) -> None:
         tag_create(actor=org.admin, data={"name": "x", "color": "red"})
     assert "color" in info.value.field_errors
     assert not Tag.objects.exists()
+
+
+def test_deleting_a_tag_lands_in_each_customers_history(org) -> None:
+    from pearl.customers.services import tag_delete
+
+    tag = tag_create(actor=org.admin, data={"name": "账期客户"})
+    customer = make_customer(org.owner, tags=[tag.pk])
+    tag_delete(actor=org.admin, tag=tag)
+    last = _history(customer)[-1]
+    assert last.changes == {"tags": [["账期客户"], []]} and last.actor == org.admin
+    assert Customer.objects.get(pk=customer.pk).version == 2

@@ -1,0 +1,88 @@
+"""`pearl demo`: load the demo company (鑫海水产) and serve it.
+
+Running it again on a database that already holds the demo skips the load and serves what is
+there, so `make demo` can be run any number of times.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from pearl.core.context import Channel, acting_through
+
+MAX_CUSTOMERS = 10_000_000
+
+
+def _whole_number(raw: Any, option: str, low: int, high: int) -> int:
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise CommandError(
+            _("%(option)s must be a whole number from %(low)s to %(high)s, not “%(value)s”.")
+            % {"option": option, "low": f"{low:,}", "high": f"{high:,}", "value": raw}
+        )
+    return value
+
+
+class Command(BaseCommand):
+    help = "Load the demo company (a seafood wholesaler in Guangzhou) and serve it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--customers", default="2000", help="how many customers (default 2000)")
+        parser.add_argument("--seed", default="1", help="random seed; the same seed gives the same company")
+        parser.add_argument("--no-serve", action="store_true", help="load only, do not start the server")
+        parser.add_argument("--host", default=os.environ.get("PEARL_HOST", "127.0.0.1"))
+        parser.add_argument("--port", default=os.environ.get("PEARL_PORT", "8000"))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        # Imported here: models are not ready when Django lists the commands.
+        from pearl.customers.demo import DemoExists, build_demo, demo_present
+
+        count = _whole_number(options["customers"], "--customers", 0, MAX_CUSTOMERS)
+        seed = _whole_number(options["seed"], "--seed", 0, 2**31 - 1)
+        if demo_present():
+            self.stdout.write(_("The demo company is already loaded; using the data that is there."))
+        else:
+            self.stdout.write(_("Loading the demo company with %(n)s customers…") % {"n": f"{count:,}"})
+            started = time.monotonic()
+
+            def progress(done: int, total: int) -> None:
+                if total >= 50_000 and (done % 100_000 == 0 or done == total):
+                    self.stdout.write(f"  {done:,} / {total:,}  ({time.monotonic() - started:.0f} s)")
+
+            try:
+                with acting_through(Channel.COMMAND):
+                    result = build_demo(customers=count, seed=seed, progress=progress)
+            except DemoExists as exc:
+                raise CommandError(
+                    _("This database already has users or settings the demo would overwrite (%(what)s). "
+                      "Load the demo into an empty database, e.g. with another PEARL_DATA_DIR.")
+                    % {"what": exc}
+                ) from exc
+            self.stdout.write(
+                _("Loaded %(customers)s customers, %(contacts)s contacts in %(seconds).0f s.")
+                % {"customers": f"{result.customers:,}", "contacts": f"{result.contacts:,}",
+                   "seconds": result.seconds}
+            )
+        self._print_logins(options)
+        if not options["no_serve"]:
+            call_command("serve", host=options["host"], port=options["port"])
+
+    def _print_logins(self, options: dict[str, Any]) -> None:
+        from pearl.customers.demo import PASSWORD, USERS
+
+        self.stdout.write("")
+        self.stdout.write(_("Open http://%(host)s:%(port)s/ and log in as:") % {
+            "host": options["host"], "port": options["port"]})
+        for username, role, _team, display in USERS:
+            self.stdout.write(f"  {username:<8} {display}  ({role})")
+        self.stdout.write(_("Password for every user: %(password)s") % {"password": PASSWORD})
+        self.stdout.write("")
