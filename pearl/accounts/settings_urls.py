@@ -21,5 +21,5 @@ urlpatterns = [
     path("tokens/", views.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
     # tags/, choices/, fields/ (no app_name there, so the names join this namespace)
-    path("", include("pearl.customers.settings_views")),
+    path("", include("pearl.customers.settings_urls")),
 ]

@@ -6,16 +6,13 @@ Views are thin: forms turn text into values, services decide and write, selector
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
-from typing import Any, cast
+from functools import partial
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import LoginView as DjangoLoginView
 from django.contrib.auth.views import LogoutView as DjangoLogoutView
-from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -23,24 +20,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from pearl.accounts import selectors, services
 from pearl.accounts.forms import RoleForm, TeamForm, TokenCreateForm, UserCreateForm, UserUpdateForm
 from pearl.accounts.models import User
-from pearl.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from pearl.core.errors import NotFound
+from pearl.core.pages import FORM_ERRORS, View, actor_of, add_service_errors, page_view, render_page
 from pearl.core.permissions import require
 
-View = Callable[..., HttpResponse]
-# Refusals a page shows on its form; PermissionDenied and NotFound are left to ``settings_page``.
-FORM_ERRORS = (ValidationFailed, Conflict)
-
-
-# --- page helpers (pearl.customers.settings_views keeps a copy; see its note) ------------------------
-
-
-def actor_of(request: HttpRequest) -> User:
-    """The logged-in user; only called behind ``settings_page`` so it is never anonymous."""
-    return cast(User, request.user)
-
-
-def forbidden(request: HttpRequest, message: Any) -> HttpResponse:
-    return render(request, "settings/forbidden.html", {"message": message}, status=403)
+page = partial(render_page, nav="settings")
 
 
 def settings_page(*, manage: bool = True) -> Callable[[View], View]:
@@ -49,44 +33,8 @@ def settings_page(*, manage: bool = True) -> Callable[[View], View]:
     Denials raised by a service inside the view become the same 403 page, and NotFound a 404,
     so no application error escapes as a 500.
     """
-
-    def decorator(view: View) -> View:
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            user = request.user
-            if not user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            try:
-                if manage:
-                    require(actor_of(request), "manage_settings")
-                return view(request, *args, **kwargs)
-            except PermissionDenied as exc:
-                return forbidden(request, exc.message)
-            except NotFound as exc:
-                raise Http404(str(exc.message)) from exc
-
-        return wrapper
-
-    return decorator
-
-
-def add_service_errors(form: forms.Form, exc: ApplicationError) -> None:
-    """Put a service's refusal on the form: field messages on their fields, the rest on top.
-
-    The overall message goes on top too unless it merely repeats a field's message (services often
-    pair a full sentence, "A team cannot sit under itself…", with a short field note, "Invalid.").
-    """
-    placed: set[str] = set()
-    for field, msgs in exc.field_errors.items():
-        for msg in msgs:
-            form.add_error(field if field in form.fields else None, str(msg))
-            placed.add(str(msg))
-    if str(exc.message) not in placed:
-        form.add_error(None, str(exc.message))
-
-
-def page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    return render(request, template, {"nav": "settings", **context}, status=status)
+    right = "manage_settings" if manage else None
+    return page_view(error_template="settings/forbidden.html", right=right, not_found_page=False)
 
 
 # --- log in / out -----------------------------------------------------------------------------------
@@ -128,8 +76,13 @@ def user_create(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             user = services.user_create(
-                actor=actor, username=data["username"], password=data["password"], role=data["role"],
-                team=data["team"], display_name=data["display_name"], email=data["email"],
+                actor=actor,
+                username=data["username"],
+                password=data["password"],
+                role=data["role"],
+                team=data["team"],
+                display_name=data["display_name"],
+                email=data["email"],
             )
         except FORM_ERRORS as exc:
             add_service_errors(form, exc)
@@ -174,9 +127,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
     form = TeamForm(request.POST or None, teams=teams)
     if request.method == "POST" and form.is_valid():
         try:
-            team = services.team_create(
-                actor=actor, name=form.cleaned_data["name"], parent=form.cleaned_data["parent"]
-            )
+            team = services.team_create(actor=actor, name=form.cleaned_data["name"], parent=form.cleaned_data["parent"])
         except FORM_ERRORS as exc:
             add_service_errors(form, exc)
         else:
@@ -274,7 +225,10 @@ def token_list(request: HttpRequest) -> HttpResponse:
         form = TokenCreateForm(users=users, initial={"user": owner.pk})
         messages.success(request, _("Token %(prefix)s… created.") % {"prefix": token.prefix})
     context = {
-        "form": form, "manages": manages, "owner": owner, "secret": secret,
+        "form": form,
+        "manages": manages,
+        "owner": owner,
+        "secret": secret,
         "tokens": selectors.token_list(actor=actor, user=owner),
     }
     response = page(request, "settings/token_list.html", context)

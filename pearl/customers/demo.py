@@ -15,11 +15,14 @@ import multiprocessing
 import os
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import django
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import Max, Model
@@ -436,12 +439,6 @@ def _make_batch_job(job: tuple[Any, ...]) -> _Batch:
     return make_batch(*job)
 
 
-def _worker_setup() -> None:
-    import django
-
-    django.setup()
-
-
 # --- bulk writing ---------------------------------------------------------------------------
 
 
@@ -576,35 +573,42 @@ def _jobs(plan: _Plan, first_customer: int, first_contact: int) -> Iterator[tupl
         number += 1
 
 
+def _batches(plan: _Plan, jobs: Iterator[tuple[Any, ...]]) -> Iterator[_Batch]:
+    """Batches in order; for big loads built by worker processes while the caller writes."""
+    workers = min(os.cpu_count() or 1, 2)
+    if plan.count <= WORKER_THRESHOLD or workers < 2:
+        yield from (make_batch(*job) for job in jobs)
+        return
+    # Building rows (pinyin, tokens) is the slow part. "spawn": workers share no database
+    # connection; they set Django up themselves and never touch the database.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=django.setup) as pool:
+        pending: deque[Future[_Batch]] = deque()
+        for job in jobs:
+            pending.append(pool.submit(_make_batch_job, job))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def _load(plan: _Plan, result: DemoResult, progress: Callable[[int, int], None] | None) -> None:
     first_customer = (Customer.objects.aggregate(m=Max("id"))["m"] or 0) + 1
     first_contact = (Contact.objects.aggregate(m=Max("id"))["m"] or 0) + 1
     writer = _Writer()
     jobs = _jobs(plan, first_customer, first_contact)
-    pool = None
-    if plan.count > WORKER_THRESHOLD and (os.cpu_count() or 1) > 1:
-        # Building rows (pinyin, tokens) is the slow part: worker processes build the next
-        # batches while this one writes. "spawn": workers share no database connection.
-        pool = multiprocessing.get_context("spawn").Pool(min(os.cpu_count() or 1, 2), _worker_setup)
-        batches: Iterator[_Batch] = pool.imap(_make_batch_job, jobs)
-    else:
-        batches = (make_batch(*job) for job in jobs)
     if connection.vendor == "sqlite" and plan.count > BATCH:
         with connection.cursor() as cursor:
             # A big page cache for this connection keeps the index B-trees in memory while loading.
             cursor.execute("PRAGMA cache_size = -2000000")
-    try:
-        for batch in batches:
-            with transaction.atomic():
-                writer.write(batch)
-            result.customers += len(batch.customers)
-            result.contacts += len(batch.contacts)
-            result.tokens += len(batch.tokens)
-            if progress is not None:
-                progress(result.customers, plan.count)
-    finally:
-        if pool is not None:
-            pool.terminate()
+    for batch in _batches(plan, jobs):
+        with transaction.atomic():
+            writer.write(batch)
+        result.customers += len(batch.customers)
+        result.contacts += len(batch.contacts)
+        result.tokens += len(batch.tokens)
+        if progress is not None:
+            progress(result.customers, plan.count)
     writer.reset_sequences()
 
 

@@ -1,27 +1,21 @@
 """Settings pages for customer data: tags, choice lists and custom-field definitions.
 
 Mounted under /settings/ (namespace "settings") by pearl.accounts.settings_urls, which includes
-``urlpatterns`` below by module path, so all settings live in one section.
+pearl.customers.settings_urls by module path, so all settings live in one section.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, cast
+from functools import partial
 
-from django import forms
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from pearl.accounts.models import User
-from pearl.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationFailed
-from pearl.core.permissions import require
+from pearl.core.pages import FORM_ERRORS, actor_of, add_service_errors, page_view, render_page
 from pearl.customers import selectors, services
 from pearl.customers.choices import ChoiceList, CustomFieldObject
 from pearl.customers.forms_settings import (
@@ -32,49 +26,10 @@ from pearl.customers.forms_settings import (
     TagForm,
 )
 
-# --- page helpers ------------------------------------------------------------------------------------
-# The same few helpers as in pearl.accounts.views: the architecture rule forbids importing another
-# app's views, and there is no shared page-helper module in core yet (see the report to the lead).
-
-View = Callable[..., HttpResponse]
-FORM_ERRORS = (ValidationFailed, Conflict)
-
-
-def actor_of(request: HttpRequest) -> User:
-    return cast(User, request.user)
-
-
-def settings_required(view: View) -> View:
-    """Log-in and the manage-settings right; service denials become the 403 page, NotFound a 404."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        try:
-            require(actor_of(request), "manage_settings")
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            return render(request, "settings/forbidden.html", {"message": exc.message}, status=403)
-        except NotFound as exc:
-            raise Http404(str(exc.message)) from exc
-
-    return wrapper
-
-
-def add_service_errors(form: forms.Form, exc: ApplicationError) -> None:
-    """Field messages on their fields; the overall message on top unless it repeats one of them."""
-    placed: set[str] = set()
-    for field, msgs in exc.field_errors.items():
-        for msg in msgs:
-            form.add_error(field if field in form.fields else None, str(msg))
-            placed.add(str(msg))
-    if str(exc.message) not in placed:
-        form.add_error(None, str(exc.message))
-
-
-def page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    return render(request, template, {"nav": "settings", **context}, status=status)
+# Log-in and the manage-settings right, as on the people settings (pearl.accounts.views): service
+# denials become the 403 page, NotFound Django's 404 page.
+settings_required = page_view(error_template="settings/forbidden.html", right="manage_settings", not_found_page=False)
+page = partial(render_page, nav="settings")
 
 
 # --- tags -------------------------------------------------------------------------------------------
@@ -126,11 +81,15 @@ def tag_delete(request: HttpRequest, pk: int) -> HttpResponse:
         services.tag_delete(actor=actor, tag=tag)
         messages.success(request, _("Tag %(name)s deleted.") % {"name": tag.name})
         return redirect("settings:tag_list")
-    return page(request, "settings/confirm_delete.html", {
-        "title": _("Delete tag %(name)s?") % {"name": tag.name},
-        "warning": _("The tag is removed from every customer that carries it."),
-        "cancel_url": reverse("settings:tag_list"),
-    })
+    return page(
+        request,
+        "settings/confirm_delete.html",
+        {
+            "title": _("Delete tag %(name)s?") % {"name": tag.name},
+            "warning": _("The tag is removed from every customer that carries it."),
+            "cancel_url": reverse("settings:tag_list"),
+        },
+    )
 
 
 # --- choice lists -----------------------------------------------------------------------------------
@@ -160,9 +119,7 @@ def choice_list(request: HttpRequest, list_name: str) -> HttpResponse:
     form = ChoiceOptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            option = services.choice_option_create(
-                actor=actor, data={"list_name": list_name, **form.service_data()}
-            )
+            option = services.choice_option_create(actor=actor, data={"list_name": list_name, **form.service_data()})
         except FORM_ERRORS as exc:
             add_service_errors(form, exc)
         else:
@@ -223,7 +180,8 @@ def _object_type(object_type: str) -> str:
 
 def _objects_context(current: str) -> dict[str, object]:
     return {
-        "object_types": CustomFieldObject.choices, "object_type": current,
+        "object_types": CustomFieldObject.choices,
+        "object_type": current,
         "object_label": CustomFieldObject(current).label,
     }
 
@@ -248,9 +206,7 @@ def field_create(request: HttpRequest, object_type: str) -> HttpResponse:
     form = CustomFieldCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            field = services.custom_field_create(
-                actor=actor, data={**form.service_data(), "object_type": object_type}
-            )
+            field = services.custom_field_create(actor=actor, data={**form.service_data(), "object_type": object_type})
         except FORM_ERRORS as exc:
             add_service_errors(form, exc)
         else:
@@ -299,25 +255,14 @@ def field_delete(request: HttpRequest, object_type: str, pk: int) -> HttpRespons
         else:
             messages.success(request, _("Custom field %(label)s deleted.") % {"label": field.label})
             return redirect("settings:field_list", object_type=object_type)
-    return page(request, "settings/confirm_delete.html", {
-        "title": _("Delete custom field %(label)s?") % {"label": field.label},
-        "warning": _("Deleting is only possible while no record holds a value for it."),
-        "error": error, "cancel_url": reverse("settings:field_list", args=[object_type]),
-    }, status=409 if error else 200)
-
-
-# Included by pearl.accounts.settings_urls into the "settings" namespace.
-urlpatterns = [
-    path("tags/", tag_list, name="tag_list"),
-    path("tags/<int:pk>/", tag_edit, name="tag_edit"),
-    path("tags/<int:pk>/delete/", tag_delete, name="tag_delete"),
-    path("choices/", choice_index, name="choice_index"),
-    path("choices/<str:list_name>/", choice_list, name="choice_list"),
-    path("choices/<str:list_name>/<int:pk>/", choice_edit, name="choice_edit"),
-    path("choices/<str:list_name>/<int:pk>/toggle/", choice_toggle, name="choice_toggle"),
-    path("fields/", field_index, name="field_index"),
-    path("fields/<str:object_type>/", field_list, name="field_list"),
-    path("fields/<str:object_type>/new/", field_create, name="field_create"),
-    path("fields/<str:object_type>/<int:pk>/", field_edit, name="field_edit"),
-    path("fields/<str:object_type>/<int:pk>/delete/", field_delete, name="field_delete"),
-]
+    return page(
+        request,
+        "settings/confirm_delete.html",
+        {
+            "title": _("Delete custom field %(label)s?") % {"label": field.label},
+            "warning": _("Deleting is only possible while no record holds a value for it."),
+            "error": error,
+            "cancel_url": reverse("settings:field_list", args=[object_type]),
+        },
+        status=409 if error else 200,
+    )
