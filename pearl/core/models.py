@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pearl.core.context import Channel
 
@@ -27,9 +28,9 @@ class VersionedModel(TimestampedModel):
 
 
 class ChangeAction(models.TextChoices):
-    CREATE = "create", _("Created")
-    UPDATE = "update", _("Updated")
-    DELETE = "delete", _("Deleted")
+    CREATE = "create", pgettext_lazy("change", "Created")
+    UPDATE = "update", pgettext_lazy("change", "Updated")
+    DELETE = "delete", pgettext_lazy("change", "Deleted")
 
 
 class ChangeLog(models.Model):

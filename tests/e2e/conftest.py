@@ -82,6 +82,11 @@ def browser(chromium_path: str, live_server: Any, seeded_db: None) -> Iterator[A
                 _unavailable(f"Chromium at {chromium_path} did not start: {exc}")
             yield chromium
             chromium.close()
+            # Close the connection the test opened in Playwright's async context, or PostgreSQL
+            # refuses to drop the test database at the end ("being accessed by other users").
+            from django.db import connections
+
+            connections.close_all()
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
