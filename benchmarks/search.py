@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--baseline-queries", type=int, default=8, help="naive queries per kind")
     parser.add_argument("--page-requests", type=int, default=60)
     parser.add_argument("--reuse", action="store_true", help="measure on data already loaded")
+    parser.add_argument("--load-only", action="store_true", help="load the data, measure nothing")
     parser.add_argument("--no-write", action="store_true", help="print, do not append to RESULTS.md")
     parser.add_argument("--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -63,15 +64,22 @@ def main() -> None:
     for db in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
         command = [sys.executable, __file__, "--child", db, "--customers", str(args.customers),
                    "--queries", str(args.queries), "--baseline-queries", str(args.baseline_queries),
-                   "--page-requests", str(args.page_requests)] + (["--reuse"] if args.reuse else [])
+                   "--page-requests", str(args.page_requests)] + (["--reuse"] if args.reuse else []) \
+            + (["--load-only"] if args.load_only else [])
         print(f"== {db}", flush=True)
-        proc = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
-        lines = proc.stdout.strip().splitlines()
-        for line in lines[:-1]:
-            print(line)
-        if proc.returncode != 0 or not lines or not lines[-1].startswith("{"):
+        last = ""
+        with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.startswith("{"):
+                    last = line
+                else:
+                    print(line, end="", flush=True)
+        if proc.returncode != 0 or not last:
             sys.exit(f"{db} run failed (exit {proc.returncode})")
-        results.append(json.loads(lines[-1]))
+        results.append(json.loads(last))
+    if args.load_only:
+        return
     section = report(results)
     print(section)
     if not args.no_write:
@@ -132,13 +140,27 @@ def report(results: list[dict[str, Any]]) -> str:
                 f"{_ms(s['admin_p95'])} | {_ms(s['sales_p50'])} | {_ms(s['sales_p95'])} | {_ms(s['naive_p50'])} | "
                 f"{_ms(s['naive_p95'])} | {'–' if ratio is None else f'{ratio:.0f}×'} |"
             )
+        low = r["search_cap_1000"]["all"]
+        lines += [
+            "",
+            f"Same {low['n']} queries with the count capped at 1,000 instead of {r['count_cap']:,}: "
+            f"admin p50 {_ms(low['admin_p50'])} / p95 {_ms(low['admin_p95'])} ms, "
+            f"sales1 p50 {_ms(low['sales_p50'])} / p95 {_ms(low['sales_p95'])} ms.",
+        ]
         p = r["page"]
         lines += [
             "",
-            f"List page with a filter ({p['how']}), {p['n']} requests over {len(p['urls'])} filters "
-            f"({', '.join(p['urls'])}): p50 {_ms(p['p50'])} ms, p95 {_ms(p['p95'])} ms.",
+            f"List page with a filter ({p['how']}), {p['n']} requests over {len(p['urls'])} filters: "
+            f"p50 {_ms(p['p50'])} ms, p95 {_ms(p['p95'])} ms. Per filter, next to the selector alone "
+            "(`customer_list` first page + `capped_count`, no template, no uncapped count):",
             "",
+            "| filter | page p50 | page p95 | selector + capped count p50 | p95 |",
+            "|---|---:|---:|---:|---:|",
         ]
+        for url, (p50, p95) in p["per_url"].items():
+            s50, s95 = p["per_url_selector"][url]
+            lines.append(f"| `{url}` | {_ms(p50)} | {_ms(p95)} | {_ms(s50)} | {_ms(s95)} |")
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 
@@ -219,8 +241,17 @@ def child(args: argparse.Namespace) -> None:
         "baseline_per_kind": args.baseline_queries,
         "dataset": dataset(connection, data_dir),
     }
+    if args.load_only:
+        print(json.dumps(result, ensure_ascii=False))
+        return
     queries = pick_queries(args.queries)
     result["search"] = measure_search(queries, args.baseline_queries)
+    # The same queries with the count capped at 1,000 instead of the setting, to show what the
+    # cap costs (counting is most of a common word's time).
+    default_cap = settings.PEARL_SEARCH_COUNT_CAP
+    settings.PEARL_SEARCH_COUNT_CAP = 1000
+    result["search_cap_1000"] = measure_search(queries, 0)
+    settings.PEARL_SEARCH_COUNT_CAP = default_cap
     result["page"] = measure_page(args.page_requests)
     print(json.dumps(result, ensure_ascii=False))
 
@@ -316,6 +347,7 @@ def measure_search(queries: list[tuple[str, str]], baseline_per_kind: int) -> di
     from django.db.models import Q
 
     from pearl.accounts.models import User
+    from pearl.customers import search
     from pearl.customers.models import Customer
     from pearl.customers.search import capped_count
     from pearl.customers.selectors import customer_list
@@ -324,6 +356,7 @@ def measure_search(queries: list[tuple[str, str]], baseline_per_kind: int) -> di
     sales = User.objects.select_related("role", "team").get(username="sales1")
 
     def pearl(actor: Any, q: str) -> tuple[int, bool]:
+        search._common.clear()  # no cached token counts: every query pays for its own look-ups
         qs = customer_list(actor=actor, filters={"q": q})
         list(qs[:25])
         return capped_count(qs)
@@ -339,7 +372,7 @@ def measure_search(queries: list[tuple[str, str]], baseline_per_kind: int) -> di
     for _kind, q in queries:  # warm-up pass
         pearl(admin, q)
     times: dict[str, dict[str, list[float]]] = {k: {"admin": [], "sales": [], "naive": []} for k in KINDS}
-    found = {k: 0 for k in KINDS}
+    found = dict.fromkeys(KINDS, 0)
     for kind, q in queries:
         times[kind]["admin"].append(timed(lambda q=q: pearl(admin, q)))
         found[kind] += pearl(admin, q)[0] > 0
@@ -352,8 +385,10 @@ def measure_search(queries: list[tuple[str, str]], baseline_per_kind: int) -> di
     for kind, qs in per_kind.items():
         for q in qs:
             times[kind]["naive"].append(timed(lambda q=q: naive(q)))
-        log(f"  {kind:<10} admin p95 {percentile(times[kind]['admin'], 0.95):.1f} ms, "
-            f"naive p50 {percentile(times[kind]['naive'], 0.5):.0f} ms, found {found[kind]}/{len(times[kind]['admin'])}")
+        log(f"  {kind:<10} admin p95 {_ms(percentile(times[kind]['admin'], 0.95))} ms, "
+            f"sales1 p95 {_ms(percentile(times[kind]['sales'], 0.95))} ms, "
+            f"naive p50 {_ms(percentile(times[kind]['naive'], 0.5))} ms, "
+            f"found {found[kind]}/{len(times[kind]['admin'])}")
     out: dict[str, Any] = {}
     for kind in [*KINDS, "all"]:
         picked = KINDS if kind == "all" else [kind]
@@ -369,6 +404,7 @@ def measure_search(queries: list[tuple[str, str]], baseline_per_kind: int) -> di
 
 def measure_page(requests: int) -> dict[str, Any]:
     from django.conf import settings
+    from django.core.management import call_command
     from django.test import Client
 
     from pearl.accounts.models import User
@@ -387,6 +423,7 @@ def measure_page(requests: int) -> dict[str, Any]:
         {"customer_type": str(restaurant.pk), "district": "番禺区"},
         {"status": "dormant", "ordering": "name"},
     ]
+    call_command("collectstatic", interactive=False, verbosity=0)  # as `pearl serve` does
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     client = Client()
     client.force_login(admin)
@@ -407,13 +444,23 @@ def measure_page(requests: int) -> dict[str, Any]:
     run = render if page_ready else selector
     for f in filters:
         run(f)  # warm-up
+        selector(f)
+    per_url: dict[str, list[float]] = {u: [] for u in urls}
+    per_url_selector: dict[str, list[float]] = {u: [] for u in urls}
     for i in range(requests):
-        times.append(timed(lambda f=filters[i % len(filters)]: run(f)))
+        chosen, url = filters[i % len(filters)], urls[i % len(filters)]
+        elapsed = timed(lambda f=chosen: run(f))
+        times.append(elapsed)
+        per_url[url].append(elapsed)
+        per_url_selector[url].append(timed(lambda f=chosen: selector(f)))
     how = ("GET /customers/?… through Django's test Client as admin, full template render" if page_ready
            else "the list page was not built yet: selector first page + capped_count, no template")
     log(f"  page ({'rendered' if page_ready else 'selector only'}): p95 {percentile(times, 0.95):.1f} ms")
-    return {"how": how, "n": len(times), "urls": urls, "p50": percentile(times, 0.5),
-            "p95": percentile(times, 0.95)}
+    return {
+        "how": how, "n": len(times), "urls": urls, "p50": percentile(times, 0.5), "p95": percentile(times, 0.95),
+        "per_url": {u: [percentile(v, 0.5), percentile(v, 0.95)] for u, v in per_url.items()},
+        "per_url_selector": {u: [percentile(v, 0.5), percentile(v, 0.95)] for u, v in per_url_selector.items()},
+    }
 
 
 if __name__ == "__main__":

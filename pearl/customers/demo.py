@@ -18,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -407,7 +408,7 @@ def make_batch(plan: _Plan, number: int, index_from: int, first_customer: int, f
             if wechat:
                 out.identities.append((IdentityKind.WECHAT.value, wechat, cid, contact_id, created_db))
             if plan.history:
-                snap = {"name": person, "mobile": mobile, "email": email, "wechat": wechat,
+                snap: dict[str, Any] = {"name": person, "mobile": mobile, "email": email, "wechat": wechat,
                         "position": position, "is_primary": n == 0, "custom_fields": {}}
                 out.history.append(_log(plan, created_db, "customers.contact", contact_id, person, cid, snap))
             names.append(person)
@@ -431,7 +432,6 @@ def make_batch(plan: _Plan, number: int, index_from: int, first_customer: int, f
                     "district": spec.district, "address": address, "grade": grade, "status": status,
                     "owner": owner, "team": team, "custom_fields": custom, "tags": sorted(tags)}
             out.history.append(_log(plan, created_db, "customers.customer", cid, spec.short or spec.name, cid, snap))
-    out.tokens.sort()  # index order keeps the inserts into the (token, customer) key local
     return out
 
 
@@ -449,7 +449,7 @@ def _columns(model: type[Model], attnames: Sequence[str]) -> list[str]:
     missing = sorted(set(fields) - set(attnames) - {auto})
     if missing:
         raise RuntimeError(f"pearl.customers.demo does not fill {model.__name__}.{', '.join(missing)}")
-    return [fields[a].column for a in attnames]
+    return [str(fields[a].column) for a in attnames]
 
 
 CUSTOMER_COLUMNS = ("id", "created_at", "updated_at", "version", "kind", "name", "short_name",
@@ -468,7 +468,7 @@ class _Writer:
     """Appends rows with the fastest plain path of the backend (COPY or executemany)."""
 
     def __init__(self) -> None:
-        self.tables = [
+        self.tables: list[tuple[type[Model], list[str]]] = [
             (Customer, _columns(Customer, CUSTOMER_COLUMNS)),
             (Customer.tags.through, _columns(Customer.tags.through, ("customer_id", "tag_id"))),
             (Contact, _columns(Contact, CONTACT_COLUMNS)),
@@ -501,6 +501,56 @@ class _Writer:
         else:
             marks = ", ".join("?" for _c in columns)
             cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})", rows)
+
+    @contextmanager
+    def without_secondary_indexes(self) -> Iterator[None]:
+        """Drop the plain (non-unique) indexes of the loaded tables and build them again at the end.
+
+        Building an index once from sorted data is several times cheaper than keeping it up to
+        date row by row; only used for big loads. Unique indexes and keys stay, so every row is
+        still checked.
+        """
+        tables = [model._meta.db_table for model, _columns in self.tables]
+        saved: list[str] = []
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON c.relname = i.indexname "
+                    "JOIN pg_index x ON x.indexrelid = c.oid WHERE i.tablename = ANY(%s) "
+                    "AND i.schemaname = current_schema() AND NOT x.indisunique",
+                    [tables],
+                )
+            else:
+                cursor.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                    "AND sql NOT LIKE 'CREATE UNIQUE%%' AND tbl_name IN (" + ", ".join(["%s"] * len(tables)) + ")",
+                    tables,
+                )
+            for name, sql in cursor.fetchall():
+                cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+                saved.append(sql)
+            if connection.vendor == "postgresql":
+                # The token table's key and foreign key too: row by row (the foreign key as a
+                # trigger per row at commit) they are most of a load's time; added back at the end
+                # they are built and checked in one pass over the table, so nothing goes unchecked.
+                table = connection.ops.quote_name(CustomerSearchToken._meta.db_table)
+                cursor.execute(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = %s::regclass AND contype IN ('p', 'f') ORDER BY contype DESC",
+                    [CustomerSearchToken._meta.db_table],
+                )
+                for name, definition in cursor.fetchall():
+                    quoted = connection.ops.quote_name(name)
+                    cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quoted}")
+                    saved.insert(0, f"ALTER TABLE {table} ADD CONSTRAINT {quoted} {definition}")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    cursor.execute("SET maintenance_work_mem = '1GB'")
+                for sql in saved:
+                    cursor.execute(sql)
 
     @staticmethod
     def reset_sequences() -> None:
@@ -601,14 +651,16 @@ def _load(plan: _Plan, result: DemoResult, progress: Callable[[int, int], None] 
         with connection.cursor() as cursor:
             # A big page cache for this connection keeps the index B-trees in memory while loading.
             cursor.execute("PRAGMA cache_size = -2000000")
-    for batch in _batches(plan, jobs):
-        with transaction.atomic():
-            writer.write(batch)
-        result.customers += len(batch.customers)
-        result.contacts += len(batch.contacts)
-        result.tokens += len(batch.tokens)
-        if progress is not None:
-            progress(result.customers, plan.count)
+    bulk = writer.without_secondary_indexes() if plan.count > WORKER_THRESHOLD else nullcontext()
+    with bulk:
+        for batch in _batches(plan, jobs):
+            with transaction.atomic():
+                writer.write(batch)
+            result.customers += len(batch.customers)
+            result.contacts += len(batch.contacts)
+            result.tokens += len(batch.tokens)
+            if progress is not None:
+                progress(result.customers, plan.count)
     writer.reset_sequences()
 
 

@@ -1,0 +1,208 @@
+"""`pearl demo`: the demo company is complete, scoped, searchable and the same for the same seed."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
+from django.db.models import Count, Q
+
+from pearl.accounts.models import Team, User
+from pearl.core.models import ChangeLog
+from pearl.core.phones import normalize_phone
+from pearl.customers import demo
+from pearl.customers.choices import CustomerKind, IdentityKind
+from pearl.customers.models import (
+    ChoiceOption,
+    Contact,
+    Customer,
+    CustomerSearchToken,
+    CustomFieldDefinition,
+    Identity,
+    Tag,
+)
+from pearl.customers.search import customer_document
+from pearl.customers.selectors import customer_list
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def run_demo(*args: str) -> str:
+    out = StringIO()
+    call_command("demo", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def loaded(db: None) -> str:
+    return run_demo("--customers", "200", "--no-serve", "--seed", "3")
+
+
+def test_builds_users_teams_and_customers_of_every_type(loaded: str) -> None:
+    users = {u.username: u for u in User.objects.select_related("role", "team")}
+    assert {n: (u.role.name, u.team.name) for n, u in users.items() if u.role and u.team} == {
+        "admin": ("admin", "鑫海水产"), "manager": ("manager", "华南大区"),
+        "sales1": ("sales", "销售一组"), "sales2": ("sales", "销售二组"),
+    }
+    assert users["sales1"].check_password(demo.PASSWORD)
+    assert demo.PASSWORD in loaded and "sales1" in loaded
+    assert Team.objects.get(name="销售一组").parent == Team.objects.get(name="华南大区")
+    assert Customer.objects.count() == 200
+    types = set(Customer.objects.values_list("customer_type__label", flat=True))
+    assert types == set(ChoiceOption.objects.filter(list_name="customer_type").values_list("label", flat=True))
+    assert Customer.objects.filter(province="广东省", city="广州市", district="天河区").exists()
+    assert Customer.objects.exclude(province="广东省").exists()
+    assert set(Customer.objects.values_list("grade", flat=True)) == {"A", "B", "C", ""}
+    assert Tag.objects.count() == len(demo.TAGS) and Customer.objects.filter(tags__isnull=False).exists()
+    assert CustomFieldDefinition.objects.count() == 3
+    assert Customer.objects.filter(custom_fields__has_key="categories").exists()
+
+
+def test_every_customer_has_primary_contact_identities_and_an_owner_in_its_team(loaded: str) -> None:
+    sales = set(User.objects.filter(role__name="sales").values_list("pk", flat=True))
+    for customer in Customer.objects.annotate(
+        n=Count("contacts"), primaries=Count("contacts", filter=Q(contacts__is_primary=True))
+    ).select_related("owner"):
+        assert 1 <= customer.n <= 3
+        assert customer.primaries == 1
+        assert customer.owner is not None and customer.owner_id in sales
+        assert customer.team_id == customer.owner.team_id
+        if customer.kind == CustomerKind.COMPANY:
+            assert customer.name and customer.short_name
+    mobiles = list(Contact.objects.values_list("mobile", flat=True))
+    assert all(normalize_phone(m) == m and len(m) == 11 for m in mobiles)
+    assert len(set(mobiles)) == len(mobiles)
+    assert Identity.objects.filter(kind=IdentityKind.MOBILE).count() == len(mobiles)
+    assert not Contact.objects.exclude(
+        mobile__in=Identity.objects.filter(kind=IdentityKind.MOBILE).values("value")).exists()
+
+
+def test_search_documents_are_exactly_what_the_services_write(loaded: str) -> None:
+    for customer in Customer.objects.prefetch_related("contacts")[:200]:
+        tokens, blob, pinyin = customer_document(customer)
+        stored = set(CustomerSearchToken.objects.filter(customer=customer).values_list("token", flat=True))
+        assert (stored, customer.search_blob, customer.name_pinyin) == (tokens, blob, pinyin), customer.name
+
+
+def test_history_has_a_create_row_per_customer_and_contact(loaded: str) -> None:
+    assert ChangeLog.objects.filter(object_type="customers.customer", action="create", channel="command").count() \
+        == 200
+    assert ChangeLog.objects.filter(object_type="customers.contact").count() == Contact.objects.count()
+    row = ChangeLog.objects.filter(object_type="customers.customer").first()
+    assert row is not None and row.changes["name"][1] == Customer.objects.get(pk=row.object_id).name
+
+
+def test_scopes_sales_see_their_own_manager_sees_the_teams(loaded: str) -> None:
+    sales1, sales2, manager = (User.objects.get(username=n) for n in ("sales1", "sales2", "manager"))
+    mine = set(customer_list(actor=sales1, filters={}).values_list("pk", flat=True))
+    assert mine == set(Customer.objects.filter(owner=sales1).values_list("pk", flat=True))
+    assert 0 < len(mine) < 200
+    assert not mine & set(customer_list(actor=sales2, filters={}).values_list("pk", flat=True))
+    assert customer_list(actor=manager, filters={}).count() == 200
+
+
+def test_a_generated_contacts_phone_tail_and_name_find_its_customer(loaded: str) -> None:
+    admin, sales1 = User.objects.get(username="admin"), User.objects.get(username="sales1")
+    contact = Contact.objects.filter(customer__owner=sales1).select_related("customer").last()
+    assert contact is not None
+    assert contact.customer in customer_list(actor=admin, filters={"q": contact.mobile[-4:]})
+    assert contact.customer in customer_list(actor=sales1, filters={"q": contact.mobile})
+    assert contact.customer in customer_list(actor=admin, filters={"q": contact.name})
+    assert contact.customer not in customer_list(actor=User.objects.get(username="sales2"),
+                                                 filters={"q": contact.mobile})
+
+
+def _snapshot() -> list[tuple[Any, ...]]:
+    return [
+        (c.name, c.short_name, c.city, c.district, c.grade, c.status, c.owner.username,
+         tuple(c.contacts.values_list("name", "mobile")))
+        for c in Customer.objects.select_related("owner").order_by("id")
+    ]
+
+
+def _build(seed: int) -> list[tuple[Any, ...]]:
+    with transaction.atomic():
+        demo.build_demo(customers=40, seed=seed)
+        snap = _snapshot()
+        transaction.set_rollback(True)
+    return snap
+
+
+@pytest.mark.django_db
+def test_the_same_seed_gives_the_same_company() -> None:
+    first, again, other = _build(7), _build(7), _build(8)
+    assert len(first) == 40
+    assert first == again
+    assert first != other
+
+
+def test_fast_pinyin_is_exactly_pypinyin() -> None:
+    from pearl.core.text import pinyin_syllables
+
+    for text in ["广州鑫海海鲜酒楼有限公司", "重庆长乐食府", "番禺区张记水产", "厦门银行ABC店", "长沙和平路"]:
+        assert demo.fast_syllables(text) == pinyin_syllables(text)
+
+
+def test_a_second_run_keeps_the_data_and_does_not_duplicate(loaded: str) -> None:
+    output = run_demo("--customers", "50", "--no-serve")
+    assert Customer.objects.count() == 200
+    assert "sales1" in output
+
+
+def test_refuses_a_database_with_other_users_of_those_names(db: None) -> None:
+    User.objects.create_user("admin", password="x-long-password")
+    with pytest.raises(CommandError, match="admin"):
+        run_demo("--customers", "5", "--no-serve")
+    assert Customer.objects.count() == 0
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "1.5", "20000000"])
+def test_bad_customer_counts_are_refused(db: None, value: str) -> None:
+    with pytest.raises(CommandError, match="--customers"):
+        run_demo("--customers", value, "--no-serve")
+    assert not User.objects.exists()
+
+
+def test_bad_seed_is_refused(db: None) -> None:
+    with pytest.raises(CommandError, match="--seed"):
+        run_demo("--seed", "x", "--no-serve")
+
+
+def test_serves_after_loading_unless_told_not_to(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr("pearl.customers.management.commands.demo.call_command",
+                        lambda *a, **kw: calls.append((a, kw)))
+    run_demo("--customers", "3", "--port", "8123")
+    assert calls == [(("serve",), {"host": "127.0.0.1", "port": "8123"})]
+
+
+def _index_sql() -> set[str]:
+    from django.db import connection
+
+    tables = ["customers_customer", "customers_customersearchtoken", "customers_contact"]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = ANY(%s)", [tables])
+        else:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                           "AND tbl_name IN (%s, %s, %s)", tables)
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.django_db
+def test_big_loads_drop_plain_indexes_and_build_them_again() -> None:
+    before = _index_sql()
+    writer = demo._Writer()
+    with writer.without_secondary_indexes():
+        during = _index_sql()
+    assert during < before
+    assert not any("customer_owner_idx" in sql for sql in during)
+    assert any("UNIQUE" in sql.upper() for sql in during)  # unique keys keep checking every row
+    assert _index_sql() == before
