@@ -166,5 +166,6 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-free hx-headers attribute instead
 X_FRAME_OPTIONS = "DENY"
 
-# Search answers stop counting past this many matches ("10,000+") so a common word stays fast.
-PEARL_SEARCH_COUNT_CAP = 10_000
+# List counts (pages, and API searches) stop past this many matches ("1,000+"): nobody pages through
+# more, and counting a common word or a broad filter over a million customers would dominate the page.
+PEARL_SEARCH_COUNT_CAP = int(os.environ.get("PEARL_COUNT_CAP", "1000"))

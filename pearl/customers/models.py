@@ -133,6 +133,7 @@ class Customer(VersionedModel):
             models.Index(fields=["team", "-id"], name="customer_team_idx"),
             models.Index(fields=["province", "city", "district"], name="customer_region_idx"),
             models.Index(fields=["city"], name="customer_city_idx"),
+            models.Index(fields=["district", "-id"], name="customer_district_idx"),
             models.Index(fields=["grade", "-id"], name="customer_grade_idx"),
             models.Index(fields=["customer_type", "-id"], name="customer_type_idx"),
             models.Index(fields=["status", "-id"], name="customer_status_idx"),
@@ -188,7 +189,8 @@ class Identity(models.Model):
 
     kind = models.CharField(max_length=16, choices=IdentityKind.choices)
     value = models.CharField(max_length=255)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    # db_index=False: the named index below is the only one needed (no duplicate B-tree).
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities", db_index=False)
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -210,7 +212,9 @@ class CustomerSearchToken(models.Model):
 
     pk = models.CompositePrimaryKey("token", "customer")
     token = models.CharField(max_length=32)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_constraint=True)
+    # db_index=False: searchtoken_customer_idx serves the reindex deletes; a second B-tree over ~58
+    # rows per customer would only slow writes.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
         indexes = [models.Index(fields=["customer"], name="searchtoken_customer_idx")]

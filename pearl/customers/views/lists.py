@@ -47,7 +47,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         context["errors"] = _labelled(exc.field_errors, form.fields) or [str(exc.message)]
     else:
         qs = qs.prefetch_related("contacts")  # contacts sort primary first: the first is the primary one
-        # Counting stops at 10,000 ("10,000+"): exact counts of a broad filter over a million
+        # Counting stops at the cap ("1,000+"): exact counts of a broad filter over a million
         # customers cost more than the rest of the page together.
         count, capped = capped_count(qs)
         context["rows"], context["pager"] = paginate(qs, number, count, capped)
