@@ -23,3 +23,17 @@ def _plain_static_storage(settings: Any) -> None:
     # The manifest storage needs `collectstatic`; tests render templates without collecting.
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
+@pytest.fixture
+def en(client: Any) -> Any:
+    """A client reading English, so page assertions match the source strings."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
+def admin(en: Any, org: Org) -> Any:
+    """An English-reading client logged in as the administrator."""
+    en.force_login(org.admin)
+    return en

@@ -10,28 +10,6 @@ from pearl.accounts.services import token_authenticate, token_create
 from pearl.core.testing.personas import PASSWORD
 
 
-@pytest.fixture(autouse=True)
-def _plain_static(settings):
-    # The manifest storage needs collectstatic; pages under test only need a URL for app.css.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-@pytest.fixture
-def en(client):
-    """A client reading English, so assertions match the source strings."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
-@pytest.fixture
-def admin(en, org):
-    en.force_login(org.admin)
-    return en
-
-
 def _people_urls(org) -> list[str]:
     return [
         reverse("settings:index"),

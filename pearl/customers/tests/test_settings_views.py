@@ -10,27 +10,6 @@ from pearl.customers.services import custom_field_create, tag_create
 from pearl.customers.tests.factories import make_customer
 
 
-@pytest.fixture(autouse=True)
-def _plain_static(settings):
-    # The manifest storage needs collectstatic; pages under test only need a URL for app.css.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-@pytest.fixture
-def en(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
-@pytest.fixture
-def admin(en, org):
-    en.force_login(org.admin)
-    return en
-
-
 @pytest.fixture
 def things(org):
     tag = tag_create(actor=org.admin, data={"name": "大客户", "color": "#d03030"})

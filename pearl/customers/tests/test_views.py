@@ -26,13 +26,6 @@ from pearl.customers.tests.factories import make_customer, mobile
 from pearl.customers.views import common as page_common
 
 
-@pytest.fixture
-def en(client: Any) -> Any:
-    """A client reading English, so assertions match the source strings."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
 def as_user(client: Any, user: Any) -> Any:
     client.force_login(user)
     return client
