@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "pearl.core",
     "pearl.accounts",
     "pearl.customers",
+    "pearl.dataquality",
 ]
 
 MIDDLEWARE = [
