@@ -1,0 +1,345 @@
+"""The engine: Fellegi–Sunter comparison levels evaluated on arrays of record pairs.
+
+A field comparison is an ordered list of levels (exact, pinyin, similar, …); the first level whose
+predicate holds is the pair's outcome for that field, and each level carries a weight
+log2(m/u) — how much more often that outcome happens between duplicates (m) than between
+different customers (u). A pair's score is the sum of its fields' weights, so every score
+explains itself: the reasons are the outcomes and weights that add up to it.
+
+Everything works on arrays of pairs (numpy, rapidfuzz.process.cpdist) so the batch scan compares
+millions of pairs without a Python loop per pair; comparing one pair is the same code on arrays
+of length one, so the check while typing and the batch scan cannot disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+Features = dict[str, Any]  # feature name -> str, or tuple[str, ...] for a "many" feature
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+Band = Literal["duplicate", "possible"]
+MISSING = "missing"
+MAX_MANY = 4  # values kept per multi-valued feature (a customer's first four mobiles, …)
+
+
+# --- columns of features ----------------------------------------------------------------------
+
+
+class FeatureTable:
+    """Records' features as columns: strings for similarity, integer codes for equality (-1 = empty)."""
+
+    def __init__(self, rows: Sequence[Mapping[str, Any]], kinds: Mapping[str, str]) -> None:
+        self.size = len(rows)
+        self.kinds = dict(kinds)
+        self._values: dict[str, npt.NDArray[Any]] = {}
+        self._codes: dict[str, npt.NDArray[np.int32]] = {}
+        for name, kind in self.kinds.items():
+            if kind == "many":
+                matrix = np.full((self.size, MAX_MANY), "", dtype=object)
+                for i, row in enumerate(rows):
+                    values = row.get(name) or ()
+                    for j, value in enumerate(values[:MAX_MANY]):
+                        matrix[i, j] = value
+                self._values[name] = matrix
+            else:
+                self._values[name] = np.array([row.get(name) or "" for row in rows], dtype=object)
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, npt.NDArray[Any]], kinds: Mapping[str, str]) -> FeatureTable:
+        table = cls([], kinds)
+        table._values = dict(columns)
+        table.size = len(next(iter(columns.values()))) if columns else 0
+        return table
+
+    def values(self, name: str) -> npt.NDArray[Any]:
+        return self._values[name]
+
+    def codes(self, name: str) -> npt.NDArray[np.int32]:
+        if name not in self._codes:
+            values = self._values[name]
+            flat = values.ravel()
+            codes, uniques = pd.factorize(flat)
+            codes = codes.astype(np.int32)
+            empty = np.flatnonzero(uniques == "")
+            if len(empty):
+                codes[codes == empty[0]] = -1
+            self._codes[name] = codes.reshape(values.shape)
+        return self._codes[name]
+
+    def present(self, name: str) -> BoolArray:
+        codes = self.codes(name)
+        return codes[:, 0] >= 0 if codes.ndim == 2 else codes >= 0
+
+
+# --- predicates ---------------------------------------------------------------------------------
+
+
+class Predicate:
+    """Holds or not for each pair (left[i], right[i]); both values are present when it is asked."""
+
+    def __call__(self, table: FeatureTable, left: IntArray, right: IntArray) -> BoolArray:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Equal(Predicate):
+    """Same value; for a multi-valued feature, at least one value in common."""
+
+    feature: str
+
+    def __call__(self, table: FeatureTable, left: IntArray, right: IntArray) -> BoolArray:
+        codes = table.codes(self.feature)
+        a, b = codes[left], codes[right]
+        if codes.ndim == 1:
+            return (a == b) & (a >= 0)
+        return ((a[:, :, None] == b[:, None, :]) & (a[:, :, None] >= 0)).any(axis=(1, 2))
+
+
+@dataclass(frozen=True)
+class Differ(Predicate):
+    """Both present and not equal (for evidence against, e.g. two different cities)."""
+
+    feature: str
+
+    def __call__(self, table: FeatureTable, left: IntArray, right: IntArray) -> BoolArray:
+        present = table.present(self.feature)
+        return present[left] & present[right] & ~Equal(self.feature)(table, left, right)
+
+
+_SCORERS: dict[str, Callable[..., float]] = {
+    "jaro_winkler": JaroWinkler.normalized_similarity,
+    "levenshtein": Levenshtein.normalized_similarity,
+}
+
+
+@dataclass(frozen=True)
+class Similar(Predicate):
+    """String similarity (0..1) at least ``threshold``; the first value of a multi-valued feature."""
+
+    feature: str
+    threshold: float
+    metric: str = "jaro_winkler"
+
+    def __call__(self, table: FeatureTable, left: IntArray, right: IntArray) -> BoolArray:
+        values = table.values(self.feature)
+        if values.ndim == 2:
+            values = values[:, 0]
+        if not len(left):
+            return np.zeros(0, dtype=bool)
+        scores = process.cpdist(
+            list(values[left]), list(values[right]), scorer=_SCORERS[self.metric], workers=-1, dtype=np.float32
+        )
+        return np.asarray(scores >= self.threshold - 1e-6)
+
+
+@dataclass(frozen=True)
+class Edits(Predicate):
+    """At most ``max_edits`` insertions, deletions or substitutions apart (a typo in a date or id)."""
+
+    feature: str
+    max_edits: int
+
+    def __call__(self, table: FeatureTable, left: IntArray, right: IntArray) -> BoolArray:
+        values = table.values(self.feature)
+        if not len(left):
+            return np.zeros(0, dtype=bool)
+        distances = process.cpdist(
+            list(values[left]), list(values[right]), scorer=Levenshtein.distance, workers=-1, dtype=np.int32
+        )
+        return np.asarray(distances <= self.max_edits)
+
+
+@dataclass(frozen=True)
+class All(Predicate):
+    parts: tuple[Predicate, ...]
+
+    def __call__(self, table: FeatureTable, left: IntArray, right: IntArray) -> BoolArray:
+        holds = np.ones(len(left), dtype=bool)
+        for part in self.parts:
+            todo = np.flatnonzero(holds)
+            holds[todo] = part(table, left[todo], right[todo])
+        return holds
+
+
+@dataclass(frozen=True)
+class AnyOf(Predicate):
+    parts: tuple[Predicate, ...]
+
+    def __call__(self, table: FeatureTable, left: IntArray, right: IntArray) -> BoolArray:
+        holds = np.zeros(len(left), dtype=bool)
+        for part in self.parts:
+            todo = np.flatnonzero(~holds)
+            holds[todo] = part(table, left[todo], right[todo])
+        return holds
+
+
+# --- levels and fields --------------------------------------------------------------------------
+
+
+def log2_ratio(m: float, u: float) -> float:
+    return round(math.log2(m / u), 2)
+
+
+@dataclass(frozen=True)
+class Level:
+    """One agreement level: its outcome name, when it applies, and m / u probabilities."""
+
+    outcome: str
+    when: Predicate | None  # None: the catch-all level after the others
+    m: float
+    u: float
+
+    @property
+    def weight(self) -> float:
+        return log2_ratio(self.m, self.u)
+
+
+@dataclass(frozen=True)
+class FieldComparison:
+    """A field's levels, tried in order; ``requires`` features empty on either side → "missing" (weight 0)."""
+
+    name: str
+    requires: tuple[str, ...]
+    levels: tuple[Level, ...]
+    otherwise: Level
+
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        return (*(level.outcome for level in self.levels), self.otherwise.outcome, MISSING)
+
+    @property
+    def weights(self) -> npt.NDArray[np.float64]:
+        return np.array([*(level.weight for level in self.levels), self.otherwise.weight, 0.0])
+
+    def evaluate(self, table: FeatureTable, left: IntArray, right: IntArray) -> npt.NDArray[np.int8]:
+        """The index (into ``outcomes``) of each pair's outcome."""
+        missing_index = len(self.levels) + 1
+        out = np.full(len(left), len(self.levels), dtype=np.int8)
+        present = np.ones(len(left), dtype=bool)
+        for feature in self.requires:
+            has = table.present(feature)
+            present &= has[left] & has[right]
+        out[~present] = missing_index
+        todo = np.flatnonzero(present)
+        for index, level in enumerate(self.levels):
+            if not len(todo):
+                break
+            assert level.when is not None
+            holds = level.when(table, left[todo], right[todo])
+            out[todo[holds]] = index
+            todo = todo[~holds]
+        return out
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """Everything that makes the one engine a Chinese-customer or a FEBRL matcher."""
+
+    name: str
+    features: Mapping[str, str]  # feature -> "one" | "many"
+    featurize: Callable[[Any], Features]
+    keys: Callable[[Features], set[str]]
+    fields: tuple[FieldComparison, ...]
+    duplicate: float  # score at or above: confident duplicate
+    possible: float  # score at or above (and below duplicate): for review
+    detail_features: Mapping[str, str] = field(default_factory=dict)  # field -> feature shown in reasons
+
+    def band(self, score: float) -> Band | None:
+        if score >= self.duplicate:
+            return "duplicate"
+        if score >= self.possible:
+            return "possible"
+        return None
+
+
+class Reason(NamedTuple):
+    field: str
+    outcome: str
+    weight: float
+    detail: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    id: str
+    features: Features
+    keys: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Match:
+    left: str
+    right: str
+    score: float
+    band: Band | None
+    reasons: tuple[Reason, ...]
+
+
+def score_pairs(
+    config: MatchConfig, table: FeatureTable, left: IntArray, right: IntArray
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
+    """Scores and the outcome matrix (pairs × fields) of the given pairs."""
+    outcomes = np.empty((len(left), len(config.fields)), dtype=np.int8)
+    scores = np.zeros(len(left), dtype=np.float64)
+    for column, comparison in enumerate(config.fields):
+        outcome = comparison.evaluate(table, left, right)
+        outcomes[:, column] = outcome
+        scores += comparison.weights[outcome]
+    return np.round(scores, 2), outcomes
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return "/".join(str(v) for v in value if v)
+    return str(value)
+
+
+def explain(
+    config: MatchConfig, table: FeatureTable, i: int, j: int, outcomes: npt.NDArray[np.int8]
+) -> tuple[Reason, ...]:
+    reasons = []
+    for column, comparison in enumerate(config.fields):
+        index = int(outcomes[column])
+        feature = config.detail_features.get(comparison.name, comparison.requires[0])
+        values = table.values(feature)
+        detail = f"{_show(values[i])} | {_show(values[j])}"
+        reasons.append(Reason(comparison.name, comparison.outcomes[index], float(comparison.weights[index]), detail))
+    return tuple(reasons)
+
+
+def prepare(record: Any, config: MatchConfig) -> Prepared:
+    features = config.featurize(record)
+    return Prepared(str(features.get("id", getattr(record, "id", ""))), features, frozenset(config.keys(features)))
+
+
+def blocking_keys(prepared: Prepared) -> set[str]:
+    return set(prepared.keys)
+
+
+def compare_many(query: Prepared, candidates: Sequence[Prepared], config: MatchConfig) -> list[Match]:
+    """The query against each candidate (the check while typing); same arithmetic as the scan."""
+    if not candidates:
+        return []
+    table = FeatureTable([query.features, *(c.features for c in candidates)], config.features)
+    right = np.arange(1, len(candidates) + 1, dtype=np.int64)
+    left = np.zeros(len(candidates), dtype=np.int64)
+    scores, outcomes = score_pairs(config, table, left, right)
+    return [
+        Match(query.id, c.id, float(scores[k]), config.band(float(scores[k])),
+              explain(config, table, 0, k + 1, outcomes[k]))
+        for k, c in enumerate(candidates)
+    ]  # fmt: skip
+
+
+def compare(a: Prepared, b: Prepared, config: MatchConfig) -> Match:
+    return compare_many(a, [b], config)[0]
