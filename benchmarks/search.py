@@ -298,8 +298,8 @@ def pick_queries(per_kind: int) -> list[tuple[str, str]]:
     from django.db.models import Max
 
     from pearl.core.text import is_cjk, pinyin_initials, search_normalize
-    from pearl.customers.demo import fast_syllables
     from pearl.customers.models import Contact, Customer
+    from pearl.customers.search import fast_syllables
 
     rng = random.Random(7)
     top = Customer.objects.aggregate(m=Max("id"))["m"]

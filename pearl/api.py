@@ -6,6 +6,7 @@ from pearl.accounts.api import BearerTokenAuth
 from pearl.accounts.api import router as accounts_router
 from pearl.core.api import PearlAPI, SessionCsrfAuth
 from pearl.customers.api import router as customers_router
+from pearl.dataquality.api import router as dataquality_router
 
 api = PearlAPI(
     title="Pearl API",
@@ -24,3 +25,4 @@ api = PearlAPI(
 )
 api.add_router("", accounts_router)
 api.add_router("", customers_router)
+api.add_router("", dataquality_router)

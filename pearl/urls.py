@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("pearl.accounts.urls")),
     path("customers/", include("pearl.customers.urls")),
     path("settings/", include("pearl.accounts.settings_urls")),
+    path("data/", include("pearl.dataquality.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

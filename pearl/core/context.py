@@ -17,6 +17,7 @@ class Channel(models.TextChoices):
     API = "api", _("API")
     COMMAND = "command", _("Command")
     SYSTEM = "system", _("System")
+    IMPORT = "import", _("Import")
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from pearl.core.api import (
     reject_unknown_params,
     set_etag,
 )
-from pearl.core.errors import NotFound, ValidationFailed
+from pearl.core.errors import Conflict, NotFound, ValidationFailed
 from pearl.customers import selectors, services
 from pearl.customers.choices import ChoiceList, CustomFieldObject
-from pearl.customers.models import Contact, Customer, CustomFieldDefinition, Tag
+from pearl.customers.models import Contact, Customer, CustomerMerge, CustomFieldDefinition, Tag
 from pearl.customers.schemas import (
     ChangePage,
     ContactFilters,
@@ -47,11 +47,15 @@ from pearl.customers.schemas import (
     CustomFieldOut,
     CustomFieldPage,
     CustomFieldPatch,
+    MergeIn,
+    MergeOut,
+    MergeResultOut,
     TagFilters,
     TagIn,
     TagOut,
     TagPage,
     TagPatch,
+    UnmergeOut,
 )
 from pearl.customers.search import capped_count
 
@@ -120,11 +124,37 @@ def _customer_response(request: HttpRequest, response: HttpResponse, customer: C
     return customer
 
 
+class CustomerMergedAway(Conflict):
+    """A write to the id of a merged-away customer: 409, naming the survivor (see docs/architecture.md)."""
+
+    code = "customer_merged"
+
+
 def _visible_customer(request: HttpRequest, customer_id: int) -> None:
-    """404 before any permission check, so a record out of scope never answers 403."""
+    """404 before any permission check, so a record out of scope never answers 403.
+
+    A merged-away id is a 409 naming the survivor (when the actor may see it): a write is never
+    redirected, since it was meant for a record that no longer exists on its own.
+    """
     check_id(customer_id, _("Customer not found."))
-    if not selectors.customer_visible(actor=api_actor(request)).filter(pk=customer_id).exists():
+    actor = api_actor(request)
+    if not selectors.customer_visible(actor=actor).filter(pk=customer_id).exists():
+        survivor = selectors.customer_alias_target(actor=actor, customer_id=customer_id)
+        if survivor is not None:
+            moved = selectors.CustomerMerged(customer_id, survivor)
+            raise CustomerMergedAway(
+                moved.message,
+                extra={"survivor": survivor.pk, "survivor_url": reverse("api:get_customer", args=[survivor.pk])},
+            )
         raise NotFound(_("Customer not found."))
+
+
+def _moved(url: str) -> HttpResponse:
+    """301 to the survivor of a merged-away id; not cacheable, since an unmerge brings the id back."""
+    response = HttpResponse(status=301)
+    response["Location"] = url
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _visible_contact(request: HttpRequest, contact_id: int) -> None:
@@ -188,11 +218,17 @@ def create_customer(request: HttpRequest, response: HttpResponse, payload: Custo
     return Status(201, _customer_response(request, response, customer))
 
 
-@router.get("/customers/{int:id}", response={200: CustomerDetailOut, **_READ_ERRORS}, tags=["customers"])
-def get_customer(request: HttpRequest, response: HttpResponse, id: int) -> Customer:
-    """One customer with its contacts; the ETag is its version, for If-Match on writes."""
+@router.get("/customers/{int:id}", response={200: CustomerDetailOut, 301: None, **_READ_ERRORS}, tags=["customers"])
+def get_customer(request: HttpRequest, response: HttpResponse, id: int) -> Customer | HttpResponse:
+    """One customer with its contacts; the ETag is its version, for If-Match on writes.
+
+    The id of a customer merged into another answers 301 with `Location` the survivor's URL.
+    """
     check_id(id, _("Customer not found."))
-    customer = selectors.customer_get(actor=api_actor(request), customer_id=id)
+    try:
+        customer = selectors.customer_get(actor=api_actor(request), customer_id=id)
+    except selectors.CustomerMerged as moved:
+        return _moved(reverse("api:get_customer", args=[moved.survivor_id]))
     set_etag(response, customer.version)
     return customer
 
@@ -218,13 +254,82 @@ def delete_customer(request: HttpRequest, id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/customers/{int:id}/history", response={200: ChangePage, **_READ_ERRORS}, tags=["customers"])
-def list_customer_history(request: HttpRequest, id: int, filters: Query[PageParams]) -> dict[str, Any]:
-    """The change log of a customer and its contacts, newest first: who, when, channel, what."""
+@router.get("/customers/{int:id}/history", response={200: ChangePage, 301: None, **_READ_ERRORS}, tags=["customers"])
+def list_customer_history(request: HttpRequest, id: int, filters: Query[PageParams]) -> dict[str, Any] | HttpResponse:
+    """The change log of a customer and its contacts, newest first: who, when, channel, what.
+
+    After a merge the survivor's history includes the merged-away customers' history.
+    """
     check_id(id, _("Customer not found."))
     reject_unknown_params(request, PAGE_PARAMS)
-    qs = selectors.customer_history(actor=api_actor(request), customer_id=id)
+    try:
+        qs = selectors.customer_history(actor=api_actor(request), customer_id=id)
+    except selectors.CustomerMerged as moved:
+        return _moved(reverse("api:list_customer_history", args=[moved.survivor_id]))
     return {"items": page(qs, filters.limit, filters.offset), "count": qs.count()}
+
+
+# --- merges ------------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/customers/merge",
+    response={201: MergeResultOut, **_WRITE_ERRORS},
+    tags=["merges"],
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)
+def merge_customers(request: HttpRequest, response: HttpResponse, payload: MergeIn) -> Status[dict[str, Any]]:
+    """Merge `others` into `survivor` (needs the edit and delete permissions on all of them).
+
+    Each field comes from the customer named in `choices`, else from the `rule`'s winner; tags are
+    united; contacts, identities and history move to the survivor. The merged-away ids stay as
+    aliases: GET answers 301 to the survivor, writes 409. Undo with POST /merges/{id}/unmerge.
+    """
+    actor = api_actor(request)
+    merge = services.customer_merge(
+        actor=actor,
+        survivor_id=payload.survivor,
+        other_ids=payload.others,
+        choices=payload.choices,
+        rule=payload.rule or "recent",
+    )
+    customer = selectors.customer_get(actor=actor, customer_id=merge.survivor_id)
+    response["Location"] = reverse("api:get_merge", args=[merge.pk])
+    return Status(201, {"merge_id": merge.pk, "merge": merge, "customer": customer})
+
+
+def _merge(request: HttpRequest, merge_id: int) -> CustomerMerge:
+    check_id(merge_id, _("Merge not found."))
+    return selectors.merge_get(actor=api_actor(request), merge_id=merge_id)
+
+
+@router.get("/merges/{int:id}", response={200: MergeOut, **_READ_ERRORS}, tags=["merges"])
+def get_merge(request: HttpRequest, id: int) -> CustomerMerge:
+    """One merge: who merged which customers into which, what changed, and whether it was undone."""
+    return _merge(request, id)
+
+
+@router.post(
+    "/merges/{int:id}/unmerge",
+    response={200: UnmergeOut, **_WRITE_ERRORS},
+    tags=["merges"],
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)
+def unmerge_customers(request: HttpRequest, id: int) -> dict[str, Any]:
+    """Undo a merge: the customers come back with their ids and everything that moved.
+
+    409 with `problems` when it is no longer safe (already undone, the survivor merged away or
+    merged into again since, a moved contact deleted…); nothing is written then.
+    """
+    merge = _merge(request, id)
+    actor = api_actor(request)
+    restored = services.customer_unmerge(actor=actor, merge_id=merge.pk)
+    customers = []
+    for customer in restored:
+        with contextlib.suppress(NotFound):
+            customer = selectors.customer_get(actor=actor, customer_id=customer.pk)
+        customers.append(customer)
+    return {"merge": selectors.merge_get(actor=actor, merge_id=merge.pk), "customers": customers}
 
 
 # --- contacts ----------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 import django
@@ -28,13 +28,12 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import Max, Model
 from django.utils import timezone
-from pypinyin.seg.simpleseg import seg as pypinyin_seg
 
 from pearl.accounts.models import Role, Team, User
 from pearl.accounts.services import team_create, user_create
 from pearl.core import context
 from pearl.core.models import ChangeAction, ChangeLog
-from pearl.core.text import normalize_company_name, pinyin_syllables
+from pearl.core.text import normalize_company_name
 from pearl.customers.choices import (
     ChoiceList,
     CustomerKind,
@@ -44,14 +43,17 @@ from pearl.customers.choices import (
     IdentityKind,
 )
 from pearl.customers.models import ChoiceOption, Contact, Customer, CustomerSearchToken, Identity
-from pearl.customers.search import document
+from pearl.customers.search import cached_name_terms, document
 from pearl.customers.services import custom_field_create, tag_create
 
 COMPANY = "鑫海水产"
 PASSWORD = "xinhai-demo-2026"
 BATCH = 10_000
+# Batches committed together: each commit writes every index page the batches touched, and the
+# search tokens touch pages all over their key, so fewer, larger commits write far less.
+COMMIT_EVERY = 100_000
 # Up to this many customers the whole load is one transaction (all or nothing); bigger loads
-# commit every batch so the SQLite WAL and PostgreSQL memory stay small.
+# commit every COMMIT_EVERY customers so the SQLite WAL and PostgreSQL memory stay bounded.
 ATOMIC_LIMIT = 100_000
 HISTORY_LIMIT = 100_000
 WORKER_THRESHOLD = 50_000
@@ -165,32 +167,6 @@ class DemoResult:
 
 def demo_present() -> bool:
     return Team.objects.filter(name=COMPANY, parent__isnull=True).exists()
-
-
-# --- pinyin, cached --------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=100_000)
-def _word_syllables(word: str) -> tuple[str, ...]:
-    return tuple(pinyin_syllables(word))
-
-
-@lru_cache(maxsize=200_000)
-def _text_syllables(text: str) -> tuple[str, ...]:
-    out: list[str] = []
-    for word in pypinyin_seg(text):
-        out.extend(_word_syllables(word))
-    return tuple(out)
-
-
-def fast_syllables(text: str) -> list[str]:
-    """Exactly ``pinyin_syllables(text)`` for normalised text, many times faster on names.
-
-    pypinyin cuts text into dictionary words and reads each word on its own, so cutting with
-    its own segmenter and caching each word's reading gives the same syllables; the slow part
-    (reading a word) is then done once per distinct word instead of once per name.
-    """
-    return list(_text_syllables(text))
 
 
 # --- generation -----------------------------------------------------------------------------
@@ -414,7 +390,7 @@ def make_batch(plan: _Plan, number: int, index_from: int, first_customer: int, f
             names.append(person)
             phones.append(mobile)
             contact_id += 1
-        tokens, blob, pinyin = document(names, phones, syllables=fast_syllables)
+        tokens, blob, pinyin = document(names, phones, terms=cached_name_terms)
         out.tokens.extend([(t, cid) for t in tokens])
         type_id = plan.types[spec.ctype]
         industry_id = plan.industries.get(info[3]) if info[3] else None
@@ -652,13 +628,19 @@ def _load(plan: _Plan, result: DemoResult, progress: Callable[[int, int], None] 
             # A big page cache for this connection keeps the index B-trees in memory while loading.
             cursor.execute("PRAGMA cache_size = -2000000")
     bulk = writer.without_secondary_indexes() if plan.count > WORKER_THRESHOLD else nullcontext()
+    batches = _batches(plan, jobs)
     with bulk:
-        for batch in _batches(plan, jobs):
+        while True:
             with transaction.atomic():
-                writer.write(batch)
-            result.customers += len(batch.customers)
-            result.contacts += len(batch.contacts)
-            result.tokens += len(batch.tokens)
+                written = 0
+                for batch in islice(batches, max(COMMIT_EVERY // BATCH, 1)):
+                    writer.write(batch)
+                    written += 1
+                    result.customers += len(batch.customers)
+                    result.contacts += len(batch.contacts)
+                    result.tokens += len(batch.tokens)
+            if not written:
+                break
             if progress is not None:
                 progress(result.customers, plan.count)
     writer.reset_sequences()

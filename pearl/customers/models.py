@@ -217,7 +217,63 @@ class CustomerSearchToken(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
-        indexes = [models.Index(fields=["customer"], name="searchtoken_customer_idx")]
+        # (customer, token): reindex deletes, and the per-customer probe of a key range (``jhai…``)
+        # is one seek in it. On PostgreSQL the token column compares with the C collation
+        # (migration 0005) so key ranges are byte ranges whatever the database's locale.
+        indexes = [models.Index(fields=["customer", "token"], name="searchtoken_customer_token_idx")]
 
     def __str__(self) -> str:
         return self.token
+
+
+class CustomerMerge(models.Model):
+    """One merge of customers into a survivor, with everything needed to undo it.
+
+    ``survivor_id`` is a plain id, not a foreign key: the survivor may itself be merged away later
+    (then the id is an alias), and the record must keep naming the customer it was made for.
+    ``snapshot`` holds the merged-away customers' rows, their contacts, identities, tags and custom
+    fields, the survivor's fields before and after, and which rows each hook moved.
+    """
+
+    survivor_id = models.BigIntegerField(_("survivor"), db_index=True)
+    merged_ids = models.JSONField(_("merged customers"), default=list)
+    rule = models.CharField(_("rule"), max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(_("merged by"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("merged at"), auto_now_add=True)
+    changes = models.JSONField(_("changed fields"), default=dict)
+    snapshot = models.JSONField(default=dict)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+
+    def __str__(self) -> str:
+        merged = ", ".join(f"#{pk}" for pk in self.merged_ids)
+        return f"{merged} → #{self.survivor_id}"
+
+
+class CustomerAlias(models.Model):
+    """The id of a merged-away customer, still answering for the survivor (old links, API clients).
+
+    Chains stay one hop: when the survivor is merged away in turn, its aliases are re-pointed to
+    the new survivor by the merge hook, so A→B then B→C makes A resolve to C in one read.
+    """
+
+    old_id = models.BigIntegerField(_("old id"), unique=True)
+    survivor = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="aliases")
+    merge = models.ForeignKey(CustomerMerge, on_delete=models.CASCADE, related_name="aliases")
+
+    class Meta:
+        verbose_name = _("customer alias")
+        verbose_name_plural = _("customer aliases")
+
+    def __str__(self) -> str:
+        return f"#{self.old_id} → #{self.survivor_id}"

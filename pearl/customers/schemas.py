@@ -17,7 +17,7 @@ from pearl.core.api import INVALID, MAX_ID, PageParams
 from pearl.core.models import ChangeLog
 from pearl.customers.choices import CustomerKind, CustomerStatus, CustomFieldObject, CustomFieldType, Grade
 from pearl.customers.filters import ORDERINGS
-from pearl.customers.models import ChoiceOption, Contact, Customer, CustomFieldDefinition
+from pearl.customers.models import ChoiceOption, Contact, Customer, CustomerMerge, CustomFieldDefinition
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
@@ -332,3 +332,60 @@ class CustomFieldPage(Schema):
 
 class CustomFieldFilters(PageParams):
     object_type: str | None = _enum(CustomFieldObject.values)
+
+
+# --- merges -----------------------------------------------------------------------------------------
+
+
+class MergeIn(_Input):
+    survivor: Id = Field(description="The customer that stays; it keeps its id and primary contact.")
+    others: list[Id] = Field(description="Customers merged into the survivor and then removed (at most 50).")
+    choices: dict[str, Id] | None = Field(
+        None,
+        description="{field: customer id} whose value the survivor keeps; custom fields as cf_<key>. "
+        "Fields not named follow the rule.",
+        examples=[{"name": 12, "cf_level": 15}],
+    )
+    rule: str | None = _enum(
+        ["recent", "complete"],
+        "recent (default): the most recently updated non-empty value; complete: the longest value.",
+    )
+
+
+class MergeOut(Schema):
+    id: int
+    survivor: int = Field(description="Customer id the others were merged into.")
+    merged: list[int] = Field(description="Ids of the merged-away customers (now aliases of the survivor).")
+    rule: str
+    changes: dict[str, list[Any]] = Field(description="The survivor's changed fields: {field: [before, after]}.")
+    actor: int | None = Field(description="User id of who merged.")
+    created_at: dt.datetime
+    undone_at: dt.datetime | None
+    undone_by: int | None
+
+    @staticmethod
+    def resolve_survivor(obj: CustomerMerge) -> int:
+        return obj.survivor_id
+
+    @staticmethod
+    def resolve_merged(obj: CustomerMerge) -> list[int]:
+        return [int(pk) for pk in obj.merged_ids]
+
+    @staticmethod
+    def resolve_actor(obj: CustomerMerge) -> int | None:
+        return obj.actor_id
+
+    @staticmethod
+    def resolve_undone_by(obj: CustomerMerge) -> int | None:
+        return obj.undone_by_id
+
+
+class MergeResultOut(Schema):
+    merge_id: int
+    merge: MergeOut
+    customer: CustomerDetailOut = Field(description="The survivor as it is now.")
+
+
+class UnmergeOut(Schema):
+    merge: MergeOut
+    customers: list[CustomerDetailOut] = Field(description="The survivor first, then the restored customers.")

@@ -12,6 +12,7 @@ from pearl.customers.services.config import (
 )
 from pearl.customers.services.contacts import contact_create, contact_delete, contact_update
 from pearl.customers.services.customers import customer_create, customer_delete, customer_update
+from pearl.customers.services.merge import customer_merge, customer_unmerge
 
 __all__ = [
     "choice_option_create",
@@ -24,6 +25,8 @@ __all__ = [
     "custom_field_update",
     "customer_create",
     "customer_delete",
+    "customer_merge",
+    "customer_unmerge",
     "customer_update",
     "tag_create",
     "tag_delete",

@@ -25,17 +25,44 @@ from pearl.customers.services.index import reindex, sync_identities
 CONTACT_FIELDS = ["name", "mobile", "email", "wechat", "position", "is_primary", "custom_fields"]
 
 
+# --- small validators shared with the bulk import (pearl.customers.services.bulk) -----------------
+
+
+def clean_contact_name(value: Any) -> tuple[str, str | None]:
+    name = clean_spaces(str(value or ""))
+    if not name:
+        return name, _("The contact's name is required.")
+    if len(name) > 64:
+        return name, _("At most %(n)d characters.") % {"n": 64}
+    return name, None
+
+
+def clean_email(value: Any) -> tuple[str, str | None]:
+    email = nfkc(str(value or "")).strip().lower()
+    if email:
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            return email, _("Enter a valid email address.")
+    return email, None
+
+
+def clean_wechat(value: Any) -> tuple[str, str | None]:
+    wechat = nfkc(str(value or "")).strip()
+    if len(wechat) > 64 or " " in wechat:
+        return wechat, _("A WeChat id has no spaces and at most 64 characters.")
+    return wechat, None
+
+
 def _clean(data: dict[str, Any], instance: Contact | None, prefix: str = "") -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {}
     for key in sorted(set(data) - set(CONTACT_FIELDS) - {"id", "customer"}):
         errors[prefix + key] = [_("Unknown field %(field)s.") % {"field": key}]
     if "name" in data or instance is None:
-        name = clean_spaces(str(data.get("name") or ""))
-        if not name:
-            errors[prefix + "name"] = [_("The contact's name is required.")]
-        elif len(name) > 64:
-            errors[prefix + "name"] = [_("At most %(n)d characters.") % {"n": 64}]
+        name, error = clean_contact_name(data.get("name"))
+        if error:
+            errors[prefix + "name"] = [error]
         out["name"] = name
     if "mobile" in data:
         try:
@@ -43,17 +70,14 @@ def _clean(data: dict[str, Any], instance: Contact | None, prefix: str = "") -> 
         except ValidationFailed as exc:
             errors[prefix + "mobile"] = [str(exc.message)]
     if "email" in data:
-        email = nfkc(str(data["email"] or "")).strip().lower()
-        if email:
-            try:
-                validate_email(email)
-            except DjangoValidationError:
-                errors[prefix + "email"] = [_("Enter a valid email address.")]
+        email, error = clean_email(data["email"])
+        if error:
+            errors[prefix + "email"] = [error]
         out["email"] = email
     if "wechat" in data:
-        wechat = nfkc(str(data["wechat"] or "")).strip()
-        if len(wechat) > 64 or " " in wechat:
-            errors[prefix + "wechat"] = [_("A WeChat id has no spaces and at most 64 characters.")]
+        wechat, error = clean_wechat(data["wechat"])
+        if error:
+            errors[prefix + "wechat"] = [error]
         out["wechat"] = wechat
     if "position" in data:
         raw = data["position"]

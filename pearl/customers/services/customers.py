@@ -45,12 +45,42 @@ FIELDS = [
     "team",
     "custom_fields",
 ]
-_TEXT_LIMITS = {"name": 200, "short_name": 100, "province": 32, "city": 32, "district": 32, "address": 200}
+TEXT_LIMITS = {"name": 200, "short_name": 100, "province": 32, "city": 32, "district": 32, "address": 200}
 _CHOICE_FIELDS = {
     "customer_type": ChoiceList.CUSTOMER_TYPE,
     "industry": ChoiceList.INDUSTRY,
     "source": ChoiceList.SOURCE,
 }
+
+
+# --- small validators shared with the bulk import (pearl.customers.services.bulk) -----------------
+
+
+def clean_text(key: str, value: Any) -> tuple[str | None, str | None]:
+    """(cleaned text, error) for one of TEXT_LIMITS' fields; the text is None when it is not text at all."""
+    if value is not None and not isinstance(value, str):
+        return None, _("Enter text.")
+    text = clean_spaces(value or "")
+    if len(text) > TEXT_LIMITS[key]:
+        return text, _("At most %(n)d characters.") % {"n": TEXT_LIMITS[key]}
+    return text, None
+
+
+def clean_grade(value: Any) -> tuple[str, str | None]:
+    grade = (value or "").upper() if isinstance(value, str | type(None)) else "?"
+    if grade not in ("", *Grade.values):
+        return grade, _("Grade must be A, B or C.")
+    return grade, None
+
+
+def status_error(old: str, new: str) -> str | None:
+    """Why a customer may not go from status ``old`` to ``new``, or None when it may."""
+    if new == old or new in STATUS_TRANSITIONS[old]:
+        return None
+    return _("A customer cannot go from %(old)s to %(new)s.") % {
+        "old": CustomerStatus(old).label,
+        "new": CustomerStatus(new).label,
+    }
 
 
 def customer_snapshot(customer: Customer) -> dict[str, Any]:
@@ -95,15 +125,13 @@ def _clean(actor: User, data: dict[str, Any], instance: Customer | None) -> dict
     for key in sorted(unknown):
         errors[key] = [_("Unknown field %(field)s.") % {"field": key}]
 
-    for key, limit in _TEXT_LIMITS.items():
+    for key in TEXT_LIMITS:
         if key in data:
-            value = data[key]
-            if value is not None and not isinstance(value, str):
-                errors[key] = [_("Enter text.")]
-                continue
-            value = clean_spaces(value or "")
-            if len(value) > limit:
-                errors[key] = [_("At most %(n)d characters.") % {"n": limit}]
+            value, error = clean_text(key, data[key])
+            if error:
+                errors[key] = [error]
+                if value is None:
+                    continue
             out[key] = value
     if (instance is None or "name" in data) and not out.get("name"):
         errors["name"] = [_("The full legal name is required.")]
@@ -114,19 +142,16 @@ def _clean(actor: User, data: dict[str, Any], instance: Customer | None) -> dict
             errors["kind"] = [_("Choose company or individual.")]
         out["kind"] = kind
     if "grade" in data:
-        grade = (data["grade"] or "").upper() if isinstance(data["grade"], str | type(None)) else "?"
-        if grade not in ("", *Grade.values):
-            errors["grade"] = [_("Grade must be A, B or C.")]
+        grade, error = clean_grade(data["grade"])
+        if error:
+            errors["grade"] = [error]
         out["grade"] = grade
     if "status" in data or instance is None:
         status = data.get("status") or (instance.status if instance else CustomerStatus.PROSPECT)
         if status not in CustomerStatus.values:
             errors["status"] = [_("Unknown status.")]
-        elif instance is not None and status != instance.status and status not in STATUS_TRANSITIONS[instance.status]:
-            errors["status"] = [
-                _("A customer cannot go from %(old)s to %(new)s.")
-                % {"old": CustomerStatus(instance.status).label, "new": CustomerStatus(status).label}
-            ]
+        elif instance is not None and (error := status_error(instance.status, status)):
+            errors["status"] = [error]
         out["status"] = status
 
     for key, list_name in _CHOICE_FIELDS.items():

@@ -25,7 +25,7 @@ from pearl.customers.models import (
     Identity,
     Tag,
 )
-from pearl.customers.search import customer_document
+from pearl.customers.search import customer_document, fast_syllables
 from pearl.customers.selectors import customer_list
 
 
@@ -147,7 +147,7 @@ def test_fast_pinyin_is_exactly_pypinyin() -> None:
     from pearl.core.text import pinyin_syllables
 
     for text in ["广州鑫海海鲜酒楼有限公司", "重庆长乐食府", "番禺区张记水产", "厦门银行ABC店", "长沙和平路"]:
-        assert demo.fast_syllables(text) == pinyin_syllables(text)
+        assert fast_syllables(text) == pinyin_syllables(text)
 
 
 def test_a_second_run_keeps_the_data_and_does_not_duplicate(loaded: str) -> None:

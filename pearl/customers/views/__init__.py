@@ -12,6 +12,7 @@ from pearl.customers.views.detail import contact_create, contact_delete, contact
 from pearl.customers.views.edit import contact_row, customer_create, customer_delete, customer_edit
 from pearl.customers.views.history import customer_history
 from pearl.customers.views.lists import customer_export, customer_list
+from pearl.customers.views.merge import customer_merge, customer_unmerge
 
 __all__ = [
     "contact_create",
@@ -26,4 +27,6 @@ __all__ = [
     "customer_export",
     "customer_history",
     "customer_list",
+    "customer_merge",
+    "customer_unmerge",
 ]

@@ -24,6 +24,7 @@ from pearl.customers.choices import CustomFieldObject
 from pearl.customers.forms import ContactForm, contact_form_options, custom_display
 from pearl.customers.models import Contact, Customer
 from pearl.customers.views.common import form_version, page
+from pearl.customers.views.merge import merge_history, moved_permanently
 
 
 def _contacts_context(
@@ -63,8 +64,15 @@ def detail_context(actor: User, customer: Customer, tab: str) -> dict[str, Any]:
 @require_GET
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
-    customer = selectors.customer_get(actor=actor, customer_id=pk)
-    context = {**detail_context(actor, customer, "profile"), **_contacts_context(actor, customer)}
+    try:
+        customer = selectors.customer_get(actor=actor, customer_id=pk)
+    except selectors.CustomerMerged as moved:  # an old link to a merged-away customer
+        return moved_permanently(reverse("customers:customer_detail", args=[moved.survivor_id]))
+    context = {
+        **detail_context(actor, customer, "profile"),
+        **_contacts_context(actor, customer),
+        "merges": merge_history(actor, customer),
+    }
     return render(request, "customers/customer_detail.html", context)
 
 

@@ -1,0 +1,404 @@
+"""Many customers at once (spreadsheet import): match each row to an existing customer, create or update.
+
+``customer_bulk_upsert`` takes up to a few thousand rows in one transaction. It validates every row
+with the one-record validators (``bulk_rows``), decides per row — created / updated / unchanged /
+duplicate in the file / invalid, with the reason — and writes all new customers, contacts,
+identities, search tokens and change-log rows with a handful of bulk statements. Updates are fewer
+and go one customer at a time through the same identity and index helpers as ``customer_update``.
+
+Matching: the chosen key (mobile, email, WeChat id, external id, normalised name, or the matcher
+through ``resolver``); a company row the key does not find is matched on its normalised legal name,
+because that name is unique among companies anyway — so importing a file twice finds every row the
+second time and changes nothing. Empty cells never erase a value. Rules: ``fill_empty`` sets only
+fields the customer has empty, ``overwrite`` replaces them with the file's values. Tags are always
+added, never removed; unknown tags are created when the actor may manage settings, otherwise the
+row is refused.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from pearl.accounts.models import User
+from pearl.core.errors import PermissionDenied, ValidationFailed
+from pearl.core.permissions import scope_q
+from pearl.customers.choices import CustomerKind, IdentityKind
+from pearl.customers.models import Customer, Identity, Tag
+from pearl.customers.services.bulk_apply import apply_update
+from pearl.customers.services.bulk_create import write_creates
+from pearl.customers.services.bulk_rows import CleanRow, CustomerRowIn, Lookups, clean_row, tag_key
+from pearl.customers.services.index import identity_conflict_message
+
+__all__ = [
+    "BulkResult",
+    "BulkState",
+    "CustomerRowIn",
+    "Key",
+    "Lookups",
+    "Outcome",
+    "Resolver",
+    "RowResult",
+    "Rule",
+    "customer_bulk_upsert",
+]
+
+
+class Key(enum.StrEnum):
+    MOBILE = "mobile"
+    EMAIL = "email"
+    WECHAT = "wechat"
+    EXTERNAL_ID = "external_id"
+    NAME = "name"
+    MATCHER = "matcher"
+
+
+class Rule(enum.StrEnum):
+    FILL_EMPTY = "fill_empty"
+    OVERWRITE = "overwrite"
+
+
+class Outcome(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    DUPLICATE = "duplicate"  # the same customer as an earlier row of the file: not written
+    INVALID = "invalid"
+
+
+# The seam for the duplicate matcher (key "matcher"): existing customer id per row, or None.
+Resolver = Callable[[Sequence[CleanRow]], list[int | None]]
+
+_IDENTITY_KEYS = {
+    Key.MOBILE: IdentityKind.MOBILE,
+    Key.EMAIL: IdentityKind.EMAIL,
+    Key.WECHAT: IdentityKind.WECHAT,
+    Key.EXTERNAL_ID: IdentityKind.EXTERNAL,
+}
+
+
+@dataclass
+class RowResult:
+    row: int
+    outcome: Outcome
+    customer_id: int | None = None
+    messages: list[str] = field(default_factory=list)
+    duplicate_of: int | None = None
+
+
+@dataclass
+class UpdatedRecord:
+    """What an update replaced, so the import can be reverted: version after, and the before snapshot."""
+
+    customer_id: int
+    version: int
+    before: dict[str, Any]
+
+
+@dataclass
+class BulkResult:
+    rows: list[RowResult] = field(default_factory=list)
+    created: list[tuple[int, int]] = field(default_factory=list)  # (customer id, version)
+    updated: list[UpdatedRecord] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        found = Counter(r.outcome.value for r in self.rows)
+        return {o.value: found.get(o.value, 0) for o in Outcome}
+
+
+@dataclass
+class BulkState:
+    """What earlier calls of the same import saw: a duplicate across batches is still a duplicate."""
+
+    keys: dict[str, int] = field(default_factory=dict)
+    names: dict[str, int] = field(default_factory=dict)
+    identities: dict[tuple[str, str], int] = field(default_factory=dict)
+    customers: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Plan:
+    clean: CleanRow
+    result: RowResult
+    target: int | None = None
+
+
+def _key_value(row: CleanRow, key: Key) -> str:
+    if key in (Key.MOBILE, Key.EMAIL, Key.WECHAT):
+        return str(row.contact.get(key.value) or "")
+    if key == Key.EXTERNAL_ID:
+        return row.external_id
+    if key == Key.NAME:
+        return row.name_key if row.customer.get("name") else ""
+    return ""
+
+
+def _key_label(key: Key) -> str:
+    labels = {
+        Key.MOBILE: _("mobile"),
+        Key.EMAIL: _("email"),
+        Key.WECHAT: _("WeChat id"),
+        Key.EXTERNAL_ID: _("external id"),
+        Key.NAME: _("name"),
+        Key.MATCHER: _("customer"),
+    }
+    return str(labels[key])
+
+
+def _invalid(plan: _Plan, message: str) -> None:
+    plan.result.outcome = Outcome.INVALID
+    plan.result.messages.append(message)
+
+
+def _duplicate(plan: _Plan, of: int, message: str) -> None:
+    plan.result.outcome = Outcome.DUPLICATE
+    plan.result.duplicate_of = of
+    plan.result.messages.append(message)
+
+
+def customer_bulk_upsert(
+    *,
+    actor: User,
+    rows: Sequence[CustomerRowIn],
+    key: str,
+    rule: str,
+    dry_run: bool = False,
+    state: BulkState | None = None,
+    lookups: Lookups | None = None,
+    resolver: Resolver | None = None,
+) -> BulkResult:
+    """Create or update one customer per row; all of it in one transaction (or, dry, nothing written).
+
+    ``state`` and ``lookups`` carry over between the batches of one import; ``resolver`` is required
+    for key "matcher".
+    """
+    key, rule = Key(key), Rule(rule)
+    if not (actor.may("create") or actor.may("edit")):
+        raise PermissionDenied(_("Your role may not create records."))
+    if key == Key.MATCHER and resolver is None:
+        raise ValidationFailed(_("Matching by the duplicate matcher is not available here; choose another key."))
+    lookups = lookups or Lookups.load(actor)
+    state = state if state is not None else BulkState()
+    plans = [_Plan(clean, RowResult(clean.number, Outcome.CREATED)) for clean in (clean_row(lookups, r) for r in rows)]
+    for plan in plans:
+        if plan.clean.errors:
+            plan.result.outcome = Outcome.INVALID
+            plan.result.messages.extend(plan.clean.errors)
+    with transaction.atomic():
+        _match(actor, plans, key, resolver)
+        _in_file(plans, key, state)
+        _check_identities(plans)
+        result = BulkResult(rows=[p.result for p in plans])
+        apply_update_plans = _plan_updates(actor, lookups, plans, rule, dry_run, result)
+        _plan_creates(actor, lookups, plans)
+        if not dry_run:
+            _create_tags(lookups, plans)
+            new = [p for p in plans if p.result.outcome == Outcome.CREATED]
+            for plan, (customer_id, version) in zip(
+                new, write_creates(actor, lookups, [p.clean for p in new]), strict=True
+            ):
+                plan.result.customer_id = customer_id
+                result.created.append((customer_id, version))
+            apply_update_plans()
+    for plan in plans:
+        if plan.result.outcome is not Outcome.INVALID and plan.result.messages == [] and plan.clean.warnings:
+            plan.result.messages.extend(plan.clean.warnings)
+    return result
+
+
+# --- matching ------------------------------------------------------------------------------------
+
+
+def _match(actor: User, plans: list[_Plan], key: Key, resolver: Resolver | None) -> None:
+    """Find the existing customer of every valid row: the key, then (companies) the legal name."""
+    live = [p for p in plans if p.result.outcome != Outcome.INVALID]
+    if key == Key.MATCHER:
+        assert resolver is not None
+        for plan, found in zip(live, resolver([p.clean for p in live]), strict=True):
+            plan.target = found
+    elif key == Key.NAME:
+        names = {p.clean.name_key for p in live if p.clean.customer.get("name")}
+        holders: dict[tuple[str, str], list[int]] = {}
+        for norm, kind, pk in Customer.objects.filter(name_normalized__in=names).values_list(
+            "name_normalized", "kind", "pk"
+        ):
+            holders.setdefault((norm, kind), []).append(pk)
+        for plan in live:
+            if plan.clean.customer.get("name"):
+                same = holders.get((plan.clean.name_key, plan.clean.kind), [])
+                if len(same) > 1:
+                    _invalid(plan, _("More than one customer has this name; import by mobile or external id."))
+                elif same:
+                    plan.target = same[0]
+    else:
+        kind = _IDENTITY_KEYS[key]
+        values = {_key_value(p.clean, key) for p in live} - {""}
+        held = dict(Identity.objects.filter(kind=kind, value__in=values).values_list("value", "customer_id"))
+        for plan in live:
+            plan.target = held.get(_key_value(plan.clean, key))
+    # A company the key did not find: its legal name is unique, so the name finds it (or nothing).
+    unmatched = [
+        p for p in live if p.target is None and p.result.outcome != Outcome.INVALID and p.clean.customer.get("name")
+    ]
+    names = {p.clean.name_key for p in unmatched if p.clean.kind == CustomerKind.COMPANY}
+    if names:
+        by_name = dict(
+            Customer.objects.filter(name_normalized__in=names, kind=CustomerKind.COMPANY).values_list(
+                "name_normalized", "pk"
+            )
+        )
+        for plan in unmatched:
+            if plan.clean.kind == CustomerKind.COMPANY:
+                plan.target = by_name.get(plan.clean.name_key)
+    targets = {p.target for p in live if p.target is not None}
+    visible = set(Customer.objects.filter(scope_q(actor), pk__in=targets).values_list("pk", flat=True))
+    for plan in live:
+        if plan.target is not None and plan.target not in visible and plan.result.outcome != Outcome.INVALID:
+            _invalid(plan, _("This row matches customer #%(id)s, which is not visible to you.") % {"id": plan.target})
+
+
+def _in_file(plans: list[_Plan], key: Key, state: BulkState) -> None:
+    """Later rows describing a customer an earlier row already did are duplicates (first one wins)."""
+    label = _key_label(key)
+    for plan in plans:
+        if plan.result.outcome == Outcome.INVALID:
+            continue
+        clean, number = plan.clean, plan.clean.number
+        value = _key_value(clean, key)
+        name = clean.name_key if clean.kind == CustomerKind.COMPANY and clean.customer.get("name") else ""
+        if value and value in state.keys:
+            first = state.keys[value]
+            _duplicate(plan, first, _("Same %(key)s as row %(row)s.") % {"key": label, "row": first})
+        elif plan.target is not None and plan.target in state.customers:
+            first = state.customers[plan.target]
+            _duplicate(plan, first, _("Same customer as row %(row)s.") % {"row": first})
+        elif name and name in state.names:
+            first = state.names[name]
+            _duplicate(plan, first, _("Same customer name as row %(row)s.") % {"row": first})
+        else:
+            clash = next((state.identities[i] for i in clean.identities() if i in state.identities), None)
+            if clash is not None:
+                _invalid(plan, _("A phone, email or id of this row is also in row %(row)s.") % {"row": clash})
+                continue
+            if value:
+                state.keys[value] = number
+            if name:
+                state.names[name] = number
+            if plan.target is not None:
+                state.customers[plan.target] = number
+            for identity in clean.identities():
+                state.identities[identity] = number
+
+
+def _check_identities(plans: list[_Plan]) -> None:
+    """A phone, email, WeChat id or external id held by another customer refuses the row (as the services do)."""
+    live = [p for p in plans if p.result.outcome not in (Outcome.INVALID, Outcome.DUPLICATE)]
+    wanted: dict[str, set[str]] = {}
+    for plan in live:
+        for kind, value in plan.clean.identities():
+            wanted.setdefault(kind, set()).add(value)
+    if not wanted:
+        return
+    q = Q(pk__in=[])
+    for kind, values in wanted.items():
+        q |= Q(kind=kind, value__in=values)
+    held = {(k, v): c for k, v, c in Identity.objects.filter(q).values_list("kind", "value", "customer_id")}
+    holders: dict[int, Customer] = {}
+    for plan in live:
+        for identity in plan.clean.identities():
+            holder = held.get(identity)
+            if holder is not None and holder != plan.target:
+                if holder not in holders:
+                    holders.update({c.pk: c for c in Customer.objects.filter(pk=holder).only("pk", "name")})
+                _invalid(plan, identity_conflict_message(identity[0], identity[1], holders[holder]))
+                break
+
+
+# --- planning ------------------------------------------------------------------------------------
+
+
+def _plan_updates(
+    actor: User, lookups: Lookups, plans: list[_Plan], rule: Rule, dry_run: bool, result: BulkResult
+) -> Callable[[], None]:
+    """Decide updated / unchanged for matched rows; returns the writer to call when not dry."""
+    matched = [p for p in plans if p.target is not None and p.result.outcome == Outcome.CREATED]
+    if not matched:
+        return lambda: None
+    customers = {
+        c.pk: c
+        for c in Customer.objects.filter(pk__in=[p.target for p in matched]).prefetch_related(
+            "contacts", "tags", "identities"
+        )
+    }
+    may_edit = actor.may("edit")
+    pending = []
+    for plan in matched:
+        customer = customers.get(plan.target or 0)
+        if customer is None:  # deleted meanwhile
+            _invalid(plan, _("Customer not found."))
+            continue
+        plan.result.customer_id = customer.pk
+        update = apply_update(actor, lookups, customer, plan.clean, rule, dry_run=True)
+        if update.errors:
+            for message in update.errors:
+                _invalid(plan, message)
+        elif not update.changed:
+            plan.result.outcome = Outcome.UNCHANGED
+        elif not may_edit:
+            _invalid(plan, _("Your role may not edit records."))
+        else:
+            plan.result.outcome = Outcome.UPDATED
+            pending.append(plan)
+    if dry_run:
+        return lambda: None
+
+    def write() -> None:
+        for plan in pending:
+            customer = customers[plan.result.customer_id or 0]
+            update = apply_update(actor, lookups, customer, plan.clean, rule, dry_run=False)
+            result.updated.append(UpdatedRecord(customer.pk, customer.version, update.before))
+
+    return write
+
+
+def _plan_creates(actor: User, lookups: Lookups, plans: list[_Plan]) -> None:
+    may_create = actor.may("create")
+    required = [d for d in lookups.custom_defs.values() if d.required]
+    for plan in plans:
+        if plan.result.outcome != Outcome.CREATED:
+            continue
+        clean = plan.clean
+        if not clean.customer.get("name"):
+            _invalid(plan, _("The full legal name is required."))
+        elif not may_create:
+            _invalid(plan, _("Your role may not create records."))
+        else:
+            missing = [d.label for d in required if d.key not in clean.custom_fields]
+            if missing:
+                _invalid(plan, _("%(label)s is required.") % {"label": "、".join(missing)})
+
+
+# --- writing new customers (bulk_create.py) ---------------------------------------------------
+
+
+def _create_tags(lookups: Lookups, plans: list[_Plan]) -> None:
+    """Tags a row names that do not exist yet (only when the actor may manage tags, see bulk_rows)."""
+    wanted = {
+        name
+        for p in plans
+        if p.result.outcome in (Outcome.CREATED, Outcome.UPDATED)
+        for name in p.clean.tags
+        if tag_key(name) not in lookups.tags
+    }
+    if wanted:
+        Tag.objects.bulk_create([Tag(name=n) for n in sorted(wanted)], ignore_conflicts=True)
+        for tag in Tag.objects.filter(name__in=wanted):
+            lookups.tags[tag_key(tag.name)] = tag

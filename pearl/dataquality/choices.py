@@ -1,0 +1,56 @@
+"""Statuses of an import job and the transitions between them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded")
+    PREVIEWED = "previewed", _("Previewed")
+    QUEUED = "queued", _("Waiting to run")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    REVERTED = "reverted", _("Reverted")
+
+
+# A changed mapping sends a previewed job back to "uploaded"; a failed (or killed) job may run
+# again and resumes after its last committed batch; only a finished import can be reverted.
+IMPORT_TRANSITIONS: dict[str, set[str]] = {
+    ImportStatus.UPLOADED: {ImportStatus.UPLOADED, ImportStatus.PREVIEWED, ImportStatus.QUEUED, ImportStatus.RUNNING},
+    ImportStatus.PREVIEWED: {ImportStatus.UPLOADED, ImportStatus.PREVIEWED, ImportStatus.QUEUED, ImportStatus.RUNNING},
+    ImportStatus.QUEUED: {ImportStatus.RUNNING, ImportStatus.FAILED},
+    ImportStatus.RUNNING: {ImportStatus.RUNNING, ImportStatus.DONE, ImportStatus.FAILED},
+    ImportStatus.FAILED: {ImportStatus.QUEUED, ImportStatus.RUNNING},
+    ImportStatus.DONE: {ImportStatus.REVERTED},
+    ImportStatus.REVERTED: set(),
+}
+EDITABLE = {ImportStatus.UPLOADED, ImportStatus.PREVIEWED}
+RUNNABLE = {ImportStatus.UPLOADED, ImportStatus.PREVIEWED, ImportStatus.FAILED, ImportStatus.QUEUED}
+
+
+class ImportKey(models.TextChoices):
+    """How a row finds its existing customer (pearl.customers.services.bulk.Key)."""
+
+    MOBILE = "mobile", _("Mobile / phone")
+    EMAIL = "email", _("Email")
+    WECHAT = "wechat", _("WeChat id")
+    EXTERNAL_ID = "external_id", _("External id")
+    NAME = "name", _("Customer name")
+
+
+class ImportRule(models.TextChoices):
+    FILL_EMPTY = "fill_empty", _("Fill empty fields only")
+    OVERWRITE = "overwrite", _("Overwrite with the file's values")
+
+
+class RecordAction(models.TextChoices):
+    CREATED = "created", _("Created")
+    UPDATED = "updated", _("Updated")
+
+
+class IssueKind(models.TextChoices):
+    INVALID = "invalid", _("Invalid")
+    DUPLICATE = "duplicate", _("Duplicate in the file")

@@ -1,0 +1,128 @@
+"""Import jobs: the uploaded file, its mapping, progress, what it wrote (for revert) and its rejected rows."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from pearl.dataquality.choices import ImportKey, ImportRule, ImportStatus, IssueKind, RecordAction
+
+
+class ImportPreset(models.Model):
+    """A saved column mapping by header text (e.g. "财务回款表"), applied to later files of the same shape."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    mapping = models.JSONField(_("mapping"), default=dict)  # {"header text": "field key" or ""}
+    key = models.CharField(_("match on"), max_length=16, choices=ImportKey.choices, default=ImportKey.MOBILE)
+    rule = models.CharField(_("rule"), max_length=16, choices=ImportRule.choices, default=ImportRule.FILL_EMPTY)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("import preset")
+        verbose_name_plural = _("import presets")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportJob(models.Model):
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("imported by")
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=255)
+    filename = models.CharField(_("file"), max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField(default=0)
+    file_format = models.CharField(max_length=8, blank=True)
+    sheet = models.CharField(_("sheet"), max_length=100, blank=True)
+    sheet_names = models.JSONField(default=list)
+    header_row = models.PositiveIntegerField(default=1)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(_("mapping"), default=dict)  # {"column index": "field key"}
+    key = models.CharField(_("match on"), max_length=16, choices=ImportKey.choices, default=ImportKey.MOBILE)
+    rule = models.CharField(_("rule"), max_length=16, choices=ImportRule.choices, default=ImportRule.FILL_EMPTY)
+    status = models.CharField(_("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    preview = models.JSONField(default=dict, blank=True)  # counts and the first rows' problems of the dry run
+    total_rows = models.PositiveIntegerField(null=True, blank=True)  # known after a preview or a run
+    rows_processed = models.PositiveIntegerField(default=0)
+    last_row = models.PositiveIntegerField(default=0)  # sheet row number of the last committed batch's end
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    invalid_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    report = models.FileField(upload_to="imports/reports/%Y/%m/", max_length=255, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    reverted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        indexes = [models.Index(fields=["created_by", "-id"], name="importjob_user_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.filename}"
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == ImportStatus.DONE else 0
+        return min(100, round(100 * self.rows_processed / self.total_rows))
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": self.created_count,
+            "updated": self.updated_count,
+            "unchanged": self.unchanged_count,
+            "duplicate": self.duplicate_count,
+            "invalid": self.invalid_count,
+        }
+
+
+class ImportedRecord(models.Model):
+    """One customer an import created or updated: what revert deletes or restores.
+
+    ``customer_id`` is a plain id: the customer may be deleted or merged later and the record must
+    still say what the import did. ``version`` is the customer's version right after the import, so
+    a revert can tell whether someone changed it since.
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records")
+    customer_id = models.BigIntegerField()
+    action = models.CharField(max_length=8, choices=RecordAction.choices)
+    version = models.PositiveIntegerField()
+    before = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "action"], name="importedrecord_job_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} #{self.customer_id}"
+
+
+class ImportIssue(models.Model):
+    """A row the import did not write (invalid, or a duplicate of an earlier row), with the reason."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
+    row = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=IssueKind.choices)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["row"]
+        indexes = [models.Index(fields=["job", "row"], name="importissue_job_row_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.row}: {self.message}"
+

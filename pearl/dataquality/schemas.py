@@ -1,0 +1,70 @@
+"""API shapes of import jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Schema
+from pydantic import Field
+
+from pearl.dataquality.choices import ImportKey, ImportRule, ImportStatus
+
+
+class ImportCounts(Schema):
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = Field(0, description="Rows describing the same customer as an earlier row (not written).")
+    invalid: int = 0
+
+
+class ImportIssueOut(Schema):
+    row: int
+    kind: str
+    messages: list[str]
+
+
+class ImportPreviewOut(Schema):
+    counts: ImportCounts
+    issues: list[ImportIssueOut] = Field(description="The first rows that would not be imported, with reasons.")
+    warnings: list[str] = []
+
+
+class ImportColumnOut(Schema):
+    index: int
+    header: str
+    field: str | None = Field(description="The field key the column feeds; null when not imported.")
+
+
+class ImportJobOut(Schema):
+    id: int
+    filename: str
+    status: ImportStatus
+    sheet: str
+    sheet_names: list[str]
+    header_row: int
+    columns: list[ImportColumnOut]
+    key: ImportKey
+    rule: ImportRule
+    total_rows: int | None
+    rows_processed: int
+    percent: int
+    last_row: int = Field(description="Sheet row of the last committed batch; a resumed run continues after it.")
+    counts: ImportCounts
+    preview: ImportPreviewOut | None
+    error: str
+    report_url: str | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+class ImportMappingPatch(Schema):
+    mapping: dict[int, str] | None = Field(
+        None, description="{column index: field key}; an empty key or a missing column means not imported."
+    )
+    key: ImportKey | None = None
+    rule: ImportRule | None = None
+
+
+class ImportRevertIn(Schema):
+    skip_changed: bool = Field(False, description="Keep customers changed after the import and revert the rest.")

@@ -1,0 +1,463 @@
+"""Import jobs: upload → mapping → preview (dry run) → run in batches → report → revert.
+
+The file is checked by the reader before anything is stored, so a rejected file leaves nothing
+behind. A run commits batch by batch; each batch's transaction also moves ``job.last_row``, so a
+process killed half-way leaves whole batches only, and running the job again resumes after the last
+committed one with the same final result. Rows are written through
+``pearl.customers.services.bulk.customer_bulk_upsert``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from django.core.files import File
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pearl.accounts.models import User
+from pearl.core.context import Channel, acting_through
+from pearl.core.errors import Conflict, PermissionDenied, ValidationFailed
+from pearl.customers import selectors as customer_selectors
+from pearl.customers.services.bulk import (
+    BulkResult,
+    BulkState,
+    CustomerRowIn,
+    Lookups,
+    Outcome,
+    Resolver,
+    customer_bulk_upsert,
+)
+from pearl.customers.services.bulk_revert import customer_bulk_revert
+from pearl.dataquality.choices import (
+    EDITABLE,
+    IMPORT_TRANSITIONS,
+    RUNNABLE,
+    ImportKey,
+    ImportRule,
+    ImportStatus,
+    IssueKind,
+    RecordAction,
+)
+from pearl.dataquality.mapping import CUSTOM_PREFIX, auto_map, validate_mapping
+from pearl.dataquality.models import ImportedRecord, ImportIssue, ImportJob, ImportPreset
+from pearl.dataquality.reader import Sheet, SheetRow, open_sheet
+from pearl.dataquality.services.addresses import split_addresses
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+PREVIEW_ISSUES = 50
+Progress = Callable[[ImportJob], None]
+
+
+def custom_field_pairs(actor: User) -> list[tuple[str, str]]:
+    """(key, label) of the customer custom fields, for header recognition and the mapping dropdowns."""
+    return [(d.key, d.label) for d in customer_selectors.custom_field_list(actor=actor, object_type="customer")]
+
+
+def require_import(actor: User) -> None:
+    """Importing creates customers or updates them: a role needs one of the two rights."""
+    if not (actor.may("create") or actor.may("edit")):
+        raise PermissionDenied(_("Your role may not import customers."))
+
+
+def _move(job: ImportJob, status: str) -> None:
+    if status not in IMPORT_TRANSITIONS[job.status]:
+        raise Conflict(
+            _("This import is %(status)s and cannot do that now.") % {"status": ImportStatus(job.status).label}
+        )
+    job.status = status
+
+
+def _mapping(job: ImportJob) -> dict[int, str]:
+    return {int(k): v for k, v in job.mapping.items()}
+
+
+def _digest(stream: IO[bytes]) -> tuple[str, int]:
+    sha, size = hashlib.sha256(), 0
+    stream.seek(0)
+    while chunk := stream.read(1024 * 1024):
+        sha.update(chunk)
+        size += len(chunk)
+    stream.seek(0)
+    return sha.hexdigest(), size
+
+
+# --- upload and mapping ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def job_create(
+    *,
+    actor: User,
+    file: IO[bytes],
+    filename: str,
+    sheet: str | None = None,
+    preset_id: int | None = None,
+    key: str = ImportKey.MOBILE,
+    rule: str = ImportRule.FILL_EMPTY,
+    require_mapping: bool = False,
+) -> ImportJob:
+    """Check the file with the reader, then store it with an automatic (or preset) mapping.
+
+    A file the reader rejects raises its SpreadsheetRejected (a ValidationFailed) and stores nothing;
+    with ``require_mapping`` (no one to fix the mapping, e.g. ``pearl import``) so does a file whose
+    headers do not map to a customer.
+    """
+    require_import(actor)
+    key, rule = ImportKey(key), ImportRule(rule)
+    custom = custom_field_pairs(actor)
+    preset = ImportPreset.objects.filter(pk=preset_id).first() if preset_id else None
+    if preset_id and preset is None:
+        raise ValidationFailed(_("That mapping preset no longer exists."))
+    with open_sheet(file, filename=filename, sheet=sheet or None, custom_fields=custom) as opened:
+        result = auto_map(opened.headers, custom_fields=custom, preset=preset.mapping if preset else None)
+        if require_mapping:
+            validate_mapping(result.mapping, custom_fields=custom, column_count=len(opened.headers))
+        job = ImportJob(
+            created_by=actor,
+            filename=os.path.basename(filename)[:255] or "import",
+            file_format=opened.format.value,
+            sheet=opened.sheet_name or "",
+            sheet_names=opened.sheet_names,
+            header_row=opened.header_row,
+            headers=opened.headers,
+            mapping={str(i): k for i, k in result.mapping.items()},
+            key=preset.key if preset else key,
+            rule=preset.rule if preset else rule,
+        )
+    job.sha256, job.size = _digest(file)
+    job.file.save(job.filename, File(file, name=job.filename), save=False)
+    job.save()
+    return job
+
+
+@transaction.atomic
+def job_set_mapping(
+    *,
+    actor: User,
+    job_id: int,
+    mapping: dict[int, str],
+    key: str | None = None,
+    rule: str | None = None,
+) -> ImportJob:
+    """Replace the column mapping (``{column index: field key}``, empty key = not imported)."""
+    job = _job_for_write(actor, job_id)
+    if job.status not in EDITABLE:
+        raise Conflict(_("The mapping can only be changed before the import runs."))
+    cleaned = {int(i): k for i, k in mapping.items() if k}
+    validate_mapping(cleaned, custom_fields=custom_field_pairs(actor), column_count=len(job.headers))
+    job.mapping = {str(i): k for i, k in sorted(cleaned.items())}
+    if key is not None:
+        job.key = ImportKey(key)
+    if rule is not None:
+        job.rule = ImportRule(rule)
+    _move(job, ImportStatus.UPLOADED)  # the old preview no longer applies
+    job.preview = {}
+    job.save()
+    return job
+
+
+def job_apply_preset(*, actor: User, job_id: int, preset_id: int) -> ImportJob:
+    job = _job_for_write(actor, job_id)
+    preset = ImportPreset.objects.filter(pk=preset_id).first()
+    if preset is None:
+        raise ValidationFailed(_("That mapping preset no longer exists."))
+    result = auto_map(job.headers, custom_fields=custom_field_pairs(actor), preset=preset.mapping)
+    return job_set_mapping(actor=actor, job_id=job_id, mapping=result.mapping, key=preset.key, rule=preset.rule)
+
+
+def _job_for_write(actor: User, job_id: int) -> ImportJob:
+    from pearl.dataquality.selectors import job_get
+
+    require_import(actor)
+    job = job_get(actor=actor, job_id=job_id)
+    return ImportJob.objects.select_for_update().get(pk=job.pk)
+
+
+# --- reading rows ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    rows: list[SheetRow]
+    data: list[CustomerRowIn]
+
+    @property
+    def last(self) -> int:
+        return self.rows[-1].number
+
+
+def open_job_sheet(job: ImportJob, actor: User) -> Sheet:
+    """The job's stored file, opened again (a path when the storage has one: calamine maps it)."""
+    custom = custom_field_pairs(actor)
+    try:
+        path = job.file.path
+    except NotImplementedError:  # remote storage (S3): read through the storage's file object
+        job.file.open("rb")
+        return open_sheet(job.file.file, filename=job.filename, sheet=job.sheet or None, custom_fields=custom)
+    return open_sheet(path, filename=job.filename, sheet=job.sheet or None, custom_fields=custom)
+
+
+def _row_in(row: SheetRow, mapping: dict[int, str], headers: Sequence[str]) -> CustomerRowIn:
+    data: dict[str, Any] = {"row": row.number}
+    custom: dict[str, str | None] = {}
+    for index, key in mapping.items():
+        value = row.values[index] if index < len(row.values) else None
+        if key.startswith(CUSTOM_PREFIX):
+            custom[key[len(CUSTOM_PREFIX) :]] = value
+        else:
+            data[key] = value
+    if custom:
+        data["custom_fields"] = custom
+    if row.errors:
+        data["errors"] = [
+            f"{headers[c] if c < len(headers) else c + 1}: {e.message}" for c, e in sorted(row.errors.items())
+        ]
+    return data  # type: ignore[return-value]
+
+
+def _batches(sheet: Sheet, job: ImportJob, size: int, after: int = 0) -> Iterator[_Batch]:
+    mapping = _mapping(job)
+    fields = set(mapping.values())
+    parse_address = "address" in fields and not fields & {"province", "city", "district"}
+    rows: list[SheetRow] = []
+    for row in sheet.rows():
+        if row.number <= after:
+            continue
+        rows.append(row)
+        if len(rows) >= size:
+            yield _prepared(rows, mapping, job.headers, parse_address)
+            rows = []
+    if rows:
+        yield _prepared(rows, mapping, job.headers, parse_address)
+
+
+def _prepared(rows: list[SheetRow], mapping: dict[int, str], headers: list[str], parse_address: bool) -> _Batch:
+    data = [_row_in(r, mapping, headers) for r in rows]
+    if parse_address:
+        split_addresses(data)  # type: ignore[arg-type]  # CustomerRowIn is a str-keyed dict
+    return _Batch(rows, data)
+
+
+def _resolver(key: str) -> Resolver | None:
+    """The duplicate matcher as a key (``ImportKey`` "matcher"): wired by the matcher's service.
+
+    Returns None for the identity and name keys, which the bulk upsert resolves itself.
+    """
+    return None
+
+
+def _ready(job: ImportJob, actor: User) -> None:
+    validate_mapping(_mapping(job), custom_fields=custom_field_pairs(actor), column_count=len(job.headers))
+
+
+def check_mapping(*, actor: User, job: ImportJob) -> None:
+    """Raise MappingInvalid (with the message for the user) unless the job's mapping can make customers."""
+    _ready(job, actor)
+
+
+def job_samples(*, actor: User, job: ImportJob, count: int = 3) -> list[list[str]]:
+    """The first values of each column (``[column][sample]``), shown beside the mapping dropdowns."""
+    columns: list[list[str]] = [[] for _header in job.headers]
+    with open_job_sheet(job, actor) as sheet:
+        for taken, row in enumerate(sheet.rows()):
+            if taken >= count:
+                break
+            for index, value in enumerate(row.values[: len(columns)]):
+                if value:
+                    columns[index].append(value)
+    return columns
+
+
+# --- preview -------------------------------------------------------------------------------------------
+
+
+def job_preview(*, actor: User, job_id: int, batch_size: int = BATCH_SIZE) -> ImportJob:
+    """A dry run over the whole file: what would be created, updated, left alone or refused, and why."""
+    job = _job_for_write(actor, job_id)
+    if job.status not in EDITABLE:
+        raise Conflict(_("This import has already run."))
+    _ready(job, actor)
+    counts = {o.value: 0 for o in Outcome}
+    issues: list[dict[str, Any]] = []
+    state, lookups, total = BulkState(), Lookups.load(actor), 0
+    warnings: set[str] = set()
+    with open_job_sheet(job, actor) as sheet:
+        for batch in _batches(sheet, job, batch_size):
+            result = customer_bulk_upsert(
+                actor=actor, rows=batch.data, key=job.key, rule=job.rule, dry_run=True, state=state,
+                lookups=lookups, resolver=_resolver(job.key),
+            )  # fmt: skip
+            total += len(batch.rows)
+            for name, n in result.counts.items():
+                counts[name] += n
+            for r in result.rows:
+                if r.outcome in (Outcome.INVALID, Outcome.DUPLICATE):
+                    if len(issues) < PREVIEW_ISSUES:
+                        issues.append({"row": r.row, "kind": r.outcome.value, "messages": r.messages})
+                elif r.messages:
+                    warnings.update(r.messages)
+        skipped = [s.number for s in sheet.skipped]
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        _move(job, ImportStatus.PREVIEWED)
+        job.preview = {"counts": counts, "issues": issues, "warnings": sorted(warnings), "skipped_rows": skipped[:20]}
+        job.total_rows = total
+        job.save()
+    return job
+
+
+# --- running -------------------------------------------------------------------------------------------
+
+
+def job_start(*, actor: User, job_id: int) -> ImportJob:
+    """Queue a job for the task worker (the view then enqueues ``tasks.run_import``)."""
+    with transaction.atomic():
+        job = _job_for_write(actor, job_id)
+        if job.status not in RUNNABLE:
+            raise Conflict(_("This import cannot be started again."))
+        _ready(job, actor)
+        if job.status != ImportStatus.QUEUED:
+            _move(job, ImportStatus.QUEUED)
+        job.error = ""
+        job.save()
+    return job
+
+
+def _claim(job_id: int) -> ImportJob:
+    """Mark the job running; a job left "running" by a killed process may be claimed again to resume."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status not in RUNNABLE | {ImportStatus.RUNNING}:
+            raise Conflict(_("This import is %(status)s.") % {"status": ImportStatus(job.status).label})
+        _move(job, ImportStatus.RUNNING)
+        job.started_at = job.started_at or timezone.now()
+        job.save()
+    return job
+
+
+def _commit_batch(job: ImportJob, batch: _Batch, result: BulkResult) -> None:
+    """Inside the batch's transaction: what it wrote (for revert), what it refused, where to resume."""
+    records = [
+        ImportedRecord(job=job, customer_id=pk, action=RecordAction.CREATED, version=v) for pk, v in result.created
+    ]
+    records += [
+        ImportedRecord(
+            job=job, customer_id=u.customer_id, action=RecordAction.UPDATED, version=u.version, before=u.before
+        )
+        for u in result.updated
+    ]
+    ImportedRecord.objects.bulk_create(records)
+    ImportIssue.objects.bulk_create(
+        [
+            ImportIssue(job=job, row=r.row, kind=IssueKind(r.outcome.value), message="；".join(r.messages))
+            for r in result.rows
+            if r.outcome in (Outcome.INVALID, Outcome.DUPLICATE)
+        ]
+    )
+    counts = result.counts
+    ImportJob.objects.filter(pk=job.pk).update(
+        last_row=batch.last,
+        rows_processed=F("rows_processed") + len(batch.rows),
+        created_count=F("created_count") + counts["created"],
+        updated_count=F("updated_count") + counts["updated"],
+        unchanged_count=F("unchanged_count") + counts["unchanged"],
+        duplicate_count=F("duplicate_count") + counts["duplicate"],
+        invalid_count=F("invalid_count") + counts["invalid"],
+        updated_at=timezone.now(),
+    )
+
+
+def job_run(*, job_id: int, batch_size: int = BATCH_SIZE, on_progress: Progress | None = None) -> ImportJob:
+    """Import the whole file as the job's creator, batch by batch; resumes after ``last_row``."""
+    job = _claim(job_id)
+    actor = job.created_by
+    try:
+        with acting_through(Channel.IMPORT, f"import-{job.pk}"):
+            _run(job, actor, batch_size, on_progress)
+    except Exception as exc:
+        logger.exception("import %s failed", job.pk)
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.FAILED, error=str(getattr(exc, "message", exc))[:2000], updated_at=timezone.now()
+        )
+        raise
+    job.refresh_from_db()
+    return job
+
+
+def _run(job: ImportJob, actor: User, batch_size: int, on_progress: Progress | None) -> None:
+    require_import(actor)
+    state, lookups = BulkState(), Lookups.load(actor)
+    resolver = _resolver(job.key)
+    with open_job_sheet(job, actor) as sheet:
+        if job.total_rows is None:
+            total = sum(1 for _row in sheet.rows())
+            ImportJob.objects.filter(pk=job.pk).update(total_rows=total)
+            job.total_rows = total
+        if job.last_row:
+            # Resuming: replay the committed rows dry so duplicates of them are still recognised.
+            for batch in _batches(sheet, job, batch_size):
+                if batch.rows[0].number > job.last_row:
+                    break
+                committed = [d for d in batch.data if d["row"] <= job.last_row]
+                customer_bulk_upsert(
+                    actor=actor, rows=committed, key=job.key, rule=job.rule, dry_run=True, state=state, lookups=lookups,
+                    resolver=resolver,
+                )  # fmt: skip
+        for batch in _batches(sheet, job, batch_size, after=job.last_row):
+            with transaction.atomic():
+                result = customer_bulk_upsert(
+                    actor=actor, rows=batch.data, key=job.key, rule=job.rule, state=state, lookups=lookups,
+                    resolver=resolver,
+                )  # fmt: skip
+                _commit_batch(job, batch, result)
+            if on_progress is not None:
+                job.refresh_from_db()
+                on_progress(job)
+    from pearl.dataquality.services.report import build_report
+
+    job.refresh_from_db()
+    build_report(job, actor)
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        _move(job, ImportStatus.DONE)
+        job.finished_at = timezone.now()
+        job.save()
+
+
+# --- revert -----------------------------------------------------------------------------------------------
+
+
+def job_revert(*, actor: User, job_id: int, skip_changed: bool = False) -> ImportJob:
+    """Delete what the job created and restore what it updated (from the before snapshots).
+
+    Refuses, naming them, when customers were changed after the import — unless ``skip_changed``,
+    which keeps those as they are and reverts the rest.
+    """
+    with transaction.atomic():
+        job = _job_for_write(actor, job_id)
+        if job.status != ImportStatus.DONE:
+            raise Conflict(_("Only a finished import can be reverted."))
+        records = list(job.records.all())
+        with acting_through(Channel.IMPORT, f"revert-{job.pk}"):
+            customer_bulk_revert(
+                actor=actor,
+                created=[(r.customer_id, r.version) for r in records if r.action == RecordAction.CREATED],
+                updated=[
+                    (r.customer_id, r.version, r.before or {}) for r in records if r.action == RecordAction.UPDATED
+                ],
+                skip_changed=skip_changed,
+            )
+        _move(job, ImportStatus.REVERTED)
+        job.reverted_at = timezone.now()
+        job.save()
+    return job
