@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Length
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from pearl.customers.choices import CustomerKind, CustomerStatus, CustomFieldObject, CustomFieldType, Grade
 from pearl.customers.customfields import clean_value, definitions
-from pearl.customers.models import Customer
+from pearl.customers.models import Contact, Customer
 from pearl.customers.search import search_filter
 
 MAX_ID = 2**63 - 1  # ids are 64-bit; a larger number is a bad filter, not a database error
@@ -36,6 +39,17 @@ ORDERING_LABELS = {
 }
 
 
+MOBILE_CHOICES = [("valid", _("Has a valid mobile")), ("missing", _("No valid mobile"))]
+
+
+def has_valid_mobile() -> Exists:
+    """A contact of the customer holds a mainland mobile (stored normalised: 11 digits from 1)."""
+    valid = Contact.objects.annotate(mobile_length=Length("mobile")).filter(
+        customer_id=OuterRef("pk"), mobile__startswith="1", mobile_length=11
+    )
+    return Exists(valid)
+
+
 def _blank(choices: Any) -> list[tuple[str, Any]]:
     return [("", "—"), *choices]
 
@@ -54,6 +68,9 @@ class CustomerFilterForm(forms.Form):
     tag = forms.IntegerField(label=_("Tag"), required=False, min_value=1, max_value=MAX_ID)
     owner = forms.CharField(label=_("Owner"), required=False, max_length=20)
     team = forms.IntegerField(label=_("Team"), required=False, min_value=1, max_value=MAX_ID)
+    # The data-quality page links here: customers to fix.
+    mobile = forms.ChoiceField(label=_("Mobile"), required=False, choices=_blank(MOBILE_CHOICES))
+    updated_before = forms.DateField(label=_("Not updated since"), required=False)
     ordering = forms.ChoiceField(label=_("Sort"), required=False, choices=list(ORDERING_LABELS.items()))
 
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
@@ -66,8 +83,8 @@ class CustomerFilterForm(forms.Form):
 
     def clean_owner(self) -> str:
         value = (self.cleaned_data.get("owner") or "").strip()
-        if value and value != "me" and not value.isdigit():
-            raise forms.ValidationError(_("Owner is a user id or “me”."))
+        if value and value not in ("me", "none") and not value.isdigit():
+            raise forms.ValidationError(_("Owner is a user id or “me”."))  # "none" too, from the quality page
         return value
 
     def clean(self) -> dict[str, Any]:
@@ -102,8 +119,16 @@ class CustomerFilterForm(forms.Form):
             tagged = Customer.tags.through.objects.filter(tag_id=data["tag"]).values("customer_id")
             q &= Q(pk__in=tagged)
         owner = data.get("owner")
-        if owner:
+        if owner == "none":
+            q &= Q(owner__isnull=True)
+        elif owner:
             q &= Q(owner_id=actor.pk if owner == "me" else int(owner))
+        if data.get("mobile"):
+            q &= Q(has_valid_mobile()) if data["mobile"] == "valid" else ~Q(has_valid_mobile())
+        if data.get("updated_before"):
+            # Midnight at the start of that day, in the active time zone.
+            start = timezone.make_aware(dt.datetime.combine(data["updated_before"], dt.time.min))
+            q &= Q(updated_at__lt=start)
         for definition in self.custom_definitions:
             value = data.get(f"cf_{definition.key}")
             if value in (None, ""):

@@ -56,3 +56,33 @@ class MappingForm(forms.Form):
 
 class PresetForm(forms.Form):
     name = forms.CharField(label=_("Preset name"), max_length=64)
+
+
+class DedupeSettingsForm(forms.Form):
+    duplicate_threshold = forms.FloatField(
+        label=_("Duplicate from score"), min_value=0, max_value=100,
+        help_text=_("Pairs scoring at least this are confident duplicates."),
+    )  # fmt: skip
+    possible_threshold = forms.FloatField(
+        label=_("Possible duplicate from score"), min_value=0, max_value=100,
+        help_text=_("Pairs scoring at least this (and below the duplicate score) wait for review."),
+    )  # fmt: skip
+    auto_merge_duplicates = forms.BooleanField(
+        label=_("Merge confident duplicates automatically when scanning"), required=False,
+        help_text=_("Off by default. Each automatic merge is logged and can be undone from the customer page."),
+    )  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        duplicate, possible = cleaned.get("duplicate_threshold"), cleaned.get("possible_threshold")
+        if duplicate is not None and possible is not None and possible > duplicate:
+            message = _("The possible-duplicate score must not be above the duplicate score.")
+            self.add_error("possible_threshold", message)
+        return cleaned
+
+
+class BandFilterForm(forms.Form):
+    band = forms.ChoiceField(
+        label=_("Band"), required=False,
+        choices=[("", _("All")), ("duplicate", _("Duplicate")), ("possible", _("Possible duplicate"))],
+    )  # fmt: skip

@@ -126,3 +126,73 @@ class ImportIssue(models.Model):
     def __str__(self) -> str:
         return f"{self.row}: {self.message}"
 
+
+# --- duplicate review queue --------------------------------------------------------------------
+
+
+class PairStatus(models.TextChoices):
+    PENDING = "pending", _("Pending review")
+    MERGED = "merged", _("Merged")
+    DISMISSED = "dismissed", _("Not duplicates")
+
+
+class DuplicatePair(models.Model):
+    """Two customers the matcher scored in either band, waiting for (or after) a person's decision.
+
+    The ids are plain integers, not foreign keys: a merge deletes the merged-away customer and the
+    review service re-points or drops its pairs itself (a foreign key would cascade them away first,
+    and would make the pair one more relation every merge hook must move). ``left_id < right_id``.
+    """
+
+    left_id = models.BigIntegerField()
+    right_id = models.BigIntegerField(db_index=True)
+    score = models.FloatField(_("score"))
+    band = models.CharField(_("band"), max_length=16)  # "duplicate" | "possible"
+    reasons = models.JSONField(_("reasons"), default=list)  # [[field, outcome, weight, detail], …]
+    status = models.CharField(_("status"), max_length=16, choices=PairStatus.choices, default=PairStatus.PENDING)
+    found_at = models.DateTimeField(_("found"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    merge_id = models.BigIntegerField(null=True, blank=True)  # the CustomerMerge a "merged" decision made
+
+    class Meta:
+        ordering = ["-score", "id"]
+        verbose_name = _("duplicate pair")
+        verbose_name_plural = _("duplicate pairs")
+        constraints = [
+            models.UniqueConstraint(fields=["left_id", "right_id"], name="duplicatepair_unique"),
+            models.CheckConstraint(condition=models.Q(left_id__lt=models.F("right_id")), name="duplicatepair_ordered"),
+        ]
+        indexes = [models.Index(fields=["status", "band", "-score"], name="duplicatepair_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.left_id} ~ #{self.right_id} ({self.score})"
+
+
+class DedupeSettings(models.Model):
+    """The one row of duplicate-detection settings (pk 1) and what the last batch scan found.
+
+    The thresholds apply wherever the matcher runs (``services.duplicates.match_config``).
+    """
+
+    duplicate_threshold = models.FloatField(_("duplicate from score"), default=11.5)
+    possible_threshold = models.FloatField(_("possible duplicate from score"), default=8.0)
+    auto_merge_duplicates = models.BooleanField(_("merge confident duplicates automatically"), default=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    last_scan_at = models.DateTimeField(_("last scan"), null=True, blank=True)
+    last_scan_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_scan_stats = models.JSONField(default=dict, blank=True)  # customers, pairs, new, merged, seconds
+
+    class Meta:
+        verbose_name = _("duplicate detection settings")
+        verbose_name_plural = _("duplicate detection settings")
+
+    def __str__(self) -> str:
+        return f"{self.duplicate_threshold}/{self.possible_threshold}"

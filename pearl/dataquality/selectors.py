@@ -1,8 +1,10 @@
-"""Reads of the data-quality app: import jobs, their rejected rows, and mapping presets."""
+"""Reads of the data-quality app: import jobs, rejected rows, mapping presets; matcher records, the review queue."""
 
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.db.models import QuerySet
@@ -10,11 +12,17 @@ from django.utils.translation import gettext as _
 
 from pearl.accounts.models import User
 from pearl.core.errors import NotFound
+from pearl.customers.models import Customer
+from pearl.customers.selectors import contact_list, customer_visible
 from pearl.dataquality.choices import ImportStatus
+from pearl.dataquality.matching import MatchConfig, Record, chinese_config, with_thresholds
 from pearl.dataquality.models import (
+    DedupeSettings,
+    DuplicatePair,
     ImportIssue,
     ImportJob,
     ImportPreset,
+    PairStatus,
 )
 
 
@@ -49,3 +57,80 @@ def job_issues(*, actor: User, job_id: int) -> QuerySet[ImportIssue]:
 
 def preset_list(*, actor: User) -> QuerySet[ImportPreset]:
     return ImportPreset.objects.all()
+
+
+# --- duplicate detection -------------------------------------------------------------------------
+
+RECORD_BATCH = 5_000
+
+
+def customer_match_records(*, actor: User, batch_size: int = RECORD_BATCH) -> Iterator[Record]:
+    """Every customer the actor may see, with its contacts, as matcher records, in id order.
+
+    ``values()`` in keyset batches (id > last), never model instances: a million customers pass
+    through as tuples and only the small ``Record`` of each is kept by the caller.
+    """
+    visible = customer_visible(actor=actor)
+    contacts = contact_list(actor=actor)
+    last = 0
+    columns = ("pk", "kind", "name", "short_name", "customer_type__label", "province", "city", "district", "address")
+    while True:
+        rows = list(visible.filter(pk__gt=last).order_by("pk").values_list(*columns)[:batch_size])
+        if not rows:
+            return
+        first, last = rows[0][0], rows[-1][0]
+        people: dict[int, list[tuple[str, str, str, str]]] = defaultdict(list)
+        for customer_id, name, mobile, email, wechat in (
+            contacts.filter(customer_id__gte=first, customer_id__lte=last)
+            .order_by("customer_id", "-is_primary", "pk")
+            .values_list("customer_id", "name", "mobile", "email", "wechat")
+        ):
+            people[customer_id].append((name, mobile, email, wechat))
+        for pk, kind, name, short_name, type_label, province, city, district, address in rows:
+            found = people.get(pk, ())
+            yield Record(
+                id=str(pk), kind=kind, name=name, short_name=short_name, customer_type=type_label or "",
+                contact_names=tuple(c[0] for c in found if c[0]), mobiles=tuple(c[1] for c in found if c[1]),
+                emails=tuple(c[2] for c in found if c[2]), wechats=tuple(c[3] for c in found if c[3]),
+                province=province, city=city, district=district, address=address,
+            )  # fmt: skip
+
+
+def dedupe_settings() -> DedupeSettings:
+    """The settings row, or the defaults (unsaved) before anyone changed them."""
+    return DedupeSettings.objects.filter(pk=1).first() or DedupeSettings(pk=1)
+
+
+def match_config() -> MatchConfig:
+    """The Chinese matcher with the configured thresholds: what every caller of the matcher should use."""
+    current = dedupe_settings()
+    return with_thresholds(chinese_config(), duplicate=current.duplicate_threshold, possible=current.possible_threshold)
+
+
+def pair_list(*, actor: User, status: str | None = PairStatus.PENDING, band: str = "") -> QuerySet[DuplicatePair]:
+    """Pairs where the actor may see both customers, best score first."""
+    visible = customer_visible(actor=actor).values("pk")
+    qs = DuplicatePair.objects.filter(left_id__in=visible, right_id__in=visible)
+    if status:
+        qs = qs.filter(status=status)
+    if band:
+        qs = qs.filter(band=band)
+    return qs.order_by("-score", "id")
+
+
+def pair_get(*, actor: User, pair_id: int) -> DuplicatePair:
+    pair = pair_list(actor=actor, status=None).filter(pk=pair_id).first()
+    if pair is None:
+        raise NotFound(_("Duplicate pair not found."))
+    return pair
+
+
+def pair_customers(*, actor: User, pairs: Iterable[DuplicatePair]) -> dict[int, Customer]:
+    """The customers of these pairs (with contacts and owner) by id, for side-by-side cards."""
+    ids = {i for p in pairs for i in (p.left_id, p.right_id)}
+    qs = customer_visible(actor=actor).filter(pk__in=ids).select_related("owner", "customer_type")
+    return {c.pk: c for c in qs.prefetch_related("contacts")}
+
+
+def pending_pair_count(*, actor: User) -> int:
+    return pair_list(actor=actor).count()

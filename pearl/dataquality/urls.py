@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pearl.dataquality import views
+from pearl.dataquality import views, views_quality, views_review
 
 app_name = "dataquality"
 urlpatterns = [
@@ -13,4 +13,10 @@ urlpatterns = [
     path("imports/<int:pk>/progress/", views.import_progress, name="import_progress"),
     path("imports/<int:pk>/report/", views.import_report, name="import_report"),
     path("imports/<int:pk>/revert/", views.import_revert, name="import_revert"),
+    path("duplicates/", views_review.duplicate_list, name="duplicate_list"),
+    path("duplicates/scan/", views_review.duplicate_scan, name="duplicate_scan"),
+    path("duplicates/merge/", views_review.duplicate_bulk_merge, name="duplicate_bulk_merge"),
+    path("duplicates/settings/", views_review.dedupe_settings, name="dedupe_settings"),
+    path("duplicates/<int:pk>/decide/", views_review.duplicate_decide, name="duplicate_decide"),
+    path("quality/", views_quality.quality_overview, name="quality"),
 ]
