@@ -190,7 +190,7 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
         if value.isdigit() and int(value) > MAX_ID:
             errors[field] = [_("Ensure this value is less than or equal to %(limit_value)s.") % {"limit_value": MAX_ID}]
     _raise(errors)
-    qs = selectors.customer_list(actor=actor, filters=params).select_related("industry", "source")
+    qs = selectors.customer_list(actor=actor, filters=params)
     if (params.get("q") or "").strip():
         count, capped = capped_count(qs)
     else:

