@@ -167,7 +167,7 @@ def job_set_mapping(
 
 
 def job_apply_preset(*, actor: User, job_id: int, preset_id: int) -> ImportJob:
-    job = _job_for_write(actor, job_id)
+    job = _job_for_read(actor, job_id)  # job_set_mapping locks and checks it again
     preset = ImportPreset.objects.filter(pk=preset_id).first()
     if preset is None:
         raise ValidationFailed(_("That mapping preset no longer exists."))
@@ -175,11 +175,16 @@ def job_apply_preset(*, actor: User, job_id: int, preset_id: int) -> ImportJob:
     return job_set_mapping(actor=actor, job_id=job_id, mapping=result.mapping, key=preset.key, rule=preset.rule)
 
 
-def _job_for_write(actor: User, job_id: int) -> ImportJob:
+def _job_for_read(actor: User, job_id: int) -> ImportJob:
     from pearl.dataquality.selectors import job_get
 
     require_import(actor)
-    job = job_get(actor=actor, job_id=job_id)
+    return job_get(actor=actor, job_id=job_id)
+
+
+def _job_for_write(actor: User, job_id: int) -> ImportJob:
+    """The job locked for this transaction (callers are atomic: PostgreSQL refuses a lock outside one)."""
+    job = _job_for_read(actor, job_id)
     return ImportJob.objects.select_for_update().get(pk=job.pk)
 
 
@@ -283,7 +288,9 @@ def job_samples(*, actor: User, job: ImportJob, count: int = 3) -> list[list[str
 
 def job_preview(*, actor: User, job_id: int, batch_size: int = BATCH_SIZE) -> ImportJob:
     """A dry run over the whole file: what would be created, updated, left alone or refused, and why."""
-    job = _job_for_write(actor, job_id)
+    # Read without a lock: the dry run reads the whole file outside any transaction; the status
+    # is checked again under the lock before the preview is saved.
+    job = _job_for_read(actor, job_id)
     if job.status not in EDITABLE:
         raise Conflict(_("This import has already run."))
     _ready(job, actor)
@@ -309,6 +316,8 @@ def job_preview(*, actor: User, job_id: int, batch_size: int = BATCH_SIZE) -> Im
         skipped = [s.number for s in sheet.skipped]
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status not in EDITABLE:
+            raise Conflict(_("This import has already run."))
         _move(job, ImportStatus.PREVIEWED)
         job.preview = {"counts": counts, "issues": issues, "warnings": sorted(warnings), "skipped_rows": skipped[:20]}
         job.total_rows = total
