@@ -36,8 +36,8 @@ import pandas as pd  # noqa: E402
 
 from benchmarks.chinese_customers import generate  # noqa: E402
 from pearl.dataquality.matching import MatchConfig, chinese_config, febrl_config, scan  # noqa: E402
-from pearl.dataquality.matching.blocking import candidate_pairs  # noqa: E402
-from pearl.dataquality.matching.scan import build_table  # noqa: E402
+from pearl.dataquality.matching.compare import FeatureTable  # noqa: E402
+from pearl.dataquality.matching.scan import block, featurize_all  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 Pair = tuple[str, str]
@@ -76,8 +76,9 @@ def run_pearl(records: list[Any], config: MatchConfig, truth: set[Pair], keep: A
     duplicate = {p for p, b in zip(pairs, bands, strict=True) if b == "duplicate"}
     either = set(pairs)
     # Blocking recall: true pairs that share at least one key (what any threshold could find).
-    _, ids, rows, keys = build_table(records, config)
-    candidates = candidate_pairs(rows, keys, len(ids))
+    batch = featurize_all(records, config)
+    ids = batch.ids
+    candidates = block(batch, FeatureTable.from_columns(batch.columns, config.features), config)
     blocked = {_pair(ids[i], ids[j]) for i, j in zip(candidates.left, candidates.right, strict=True)}
     return {
         "seconds": seconds,

@@ -36,6 +36,7 @@ def _unique(values: list[str]) -> tuple[str, ...]:
 
 
 def featurize(record: Record) -> Features:
+    # chinese_batch.featurize_batch computes the same for a whole batch (a test compares them): change both.
     kind = "individual" if record.kind == "individual" else "company"
     region = regions.canonical(clean(record.province), clean(record.city), clean(record.district))
     address = parse_address(record.address) if record.address else None
@@ -92,7 +93,7 @@ def short_key(prefix: str, value: str) -> str:
 
 
 def keys(features: Features) -> set[str]:
-    """Blocking keys: a duplicate shares at least one of these with its original.
+    """Blocking keys: a duplicate shares at least one of these with its original (mirrored in chinese_batch).
 
     Identities (mobile, email, WeChat) catch renamed records; the company core in pinyin catches
     every spelling of a name (traditional, legal forms, homophones); city + road + number catches a

@@ -16,13 +16,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+if TYPE_CHECKING:
+    from .columns import Batch
 
 Features = dict[str, Any]  # feature name -> str, or tuple[str, ...] for a "many" feature
 IntArray = npt.NDArray[np.int64]
@@ -43,6 +46,8 @@ class FeatureTable:
         self.kinds = dict(kinds)
         self._values: dict[str, npt.NDArray[Any]] = {}
         self._codes: dict[str, npt.NDArray[np.int32]] = {}
+        self._first: dict[str, tuple[npt.NDArray[np.int32], BoolArray]] = {}
+        self._present: dict[str, BoolArray] = {}
         for name, kind in self.kinds.items():
             if kind == "many":
                 matrix = np.full((self.size, MAX_MANY), "", dtype=object)
@@ -76,9 +81,25 @@ class FeatureTable:
             self._codes[name] = codes.reshape(values.shape)
         return self._codes[name]
 
+    def first_codes(self, name: str) -> tuple[npt.NDArray[np.int32], BoolArray]:
+        """A "many" feature's first code per record, and whether the record has a value after the first."""
+        if name not in self._first:
+            codes = self.codes(name)
+            several: BoolArray = np.asarray((codes[:, 1:] >= 0).any(axis=1))
+            self._first[name] = (np.ascontiguousarray(codes[:, 0]), several)
+        return self._first[name]
+
+    def set_codes(self, name: str, codes: npt.NDArray[np.int32]) -> None:
+        """Codes computed elsewhere (by a worker process) from this table's values."""
+        self._codes[name] = codes
+        self._first.pop(name, None)
+        self._present.pop(name, None)
+
     def present(self, name: str) -> BoolArray:
-        codes = self.codes(name)
-        return codes[:, 0] >= 0 if codes.ndim == 2 else codes >= 0
+        if name not in self._present:
+            codes = self.codes(name)
+            self._present[name] = codes[:, 0] >= 0 if codes.ndim == 2 else codes >= 0
+        return self._present[name]
 
 
 # --- predicates ---------------------------------------------------------------------------------
@@ -99,10 +120,19 @@ class Equal(Predicate):
 
     def __call__(self, table: FeatureTable, left: IntArray, right: IntArray) -> BoolArray:
         codes = table.codes(self.feature)
-        a, b = codes[left], codes[right]
         if codes.ndim == 1:
+            a, b = codes[left], codes[right]
             return (a == b) & (a >= 0)
-        return ((a[:, :, None] == b[:, None, :]) & (a[:, :, None] >= 0)).any(axis=(1, 2))
+        # Most records hold one value of a kind: compare the first values (a contiguous column,
+        # cheap to gather), and all of them only where either side has more.
+        first, several = table.first_codes(self.feature)
+        a0 = first[left]
+        same = (a0 == first[right]) & (a0 >= 0)
+        more = np.flatnonzero(~same & (several[left] | several[right]))
+        if len(more):
+            a, b = codes[left[more]], codes[right[more]]
+            same[more] = ((a[:, :, None] == b[:, None, :]) & (a[:, :, None] >= 0)).any(axis=(1, 2))
+        return same
 
 
 @dataclass(frozen=True)
@@ -114,6 +144,17 @@ class Differ(Predicate):
     def __call__(self, table: FeatureTable, left: IntArray, right: IntArray) -> BoolArray:
         present = table.present(self.feature)
         return present[left] & present[right] & ~Equal(self.feature)(table, left, right)
+
+
+@dataclass(frozen=True)
+class Lacks(Predicate):
+    """Either side lacks the feature (asked of any pair, unlike the level predicates)."""
+
+    feature: str
+
+    def __call__(self, table: FeatureTable, left: IntArray, right: IntArray) -> BoolArray:
+        present = table.present(self.feature)
+        return ~(present[left] & present[right])
 
 
 _SCORERS: dict[str, Callable[..., float]] = {
@@ -253,6 +294,10 @@ class MatchConfig:
     duplicate: float  # score at or above: confident duplicate
     possible: float  # score at or above (and below duplicate): for review
     detail_features: Mapping[str, str] = field(default_factory=dict)  # field -> feature shown in reasons
+    # The whole batch at once (same result as featurize + keys on each record), for the scan.
+    featurize_batch: Callable[[Sequence[Any]], Batch] | None = None
+    # Key family -> what a pair sharing only such a key must satisfy to be compared in the scan.
+    block_filters: Mapping[str, Predicate] = field(default_factory=dict)
 
     def band(self, score: float) -> Band | None:
         if score >= self.duplicate:

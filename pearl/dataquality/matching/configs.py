@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from . import chinese
+from . import chinese, chinese_batch
 from .compare import (
     AnyOf,
     Differ,
@@ -24,6 +24,7 @@ from .compare import (
     Equal,
     Features,
     FieldComparison,
+    Lacks,
     Level,
     MatchConfig,
     Similar,
@@ -106,6 +107,16 @@ CHINESE_FIELDS = (
 )
 
 
+# The keys without a city ("n": name core, "a": street and number) join, in a million records,
+# tens of millions of pairs in different cities. Two records that both know their city meet
+# through "nc" / "ac" when it is the same; when the cities differ the region costs 10 bits, and a
+# pair that shares no identifier (else "m", "e", "w" join it) then scores at most 9.9 — below the
+# duplicate threshold — unless it also has the same street number and name core, which "a" keeps.
+# So the scan compares these pairs only when one side lacks the city: no duplicate-band pair is
+# lost; a possible-band pair in two cities without a shared identifier or address may be.
+CHINESE_BLOCK_FILTERS = {"n": Lacks("city"), "a": AnyOf((Lacks("city"), Equal("cname_py")))}
+
+
 def chinese_config(*, duplicate: float = 11.5, possible: float = 8.0) -> MatchConfig:
     return MatchConfig(
         name="chinese-customers",
@@ -116,6 +127,8 @@ def chinese_config(*, duplicate: float = 11.5, possible: float = 8.0) -> MatchCo
         duplicate=duplicate,
         possible=possible,
         detail_features={"name": "cfull", "trade": "trades", "region": "city", "address": "addr"},
+        featurize_batch=chinese_batch.featurize_batch,
+        block_filters=CHINESE_BLOCK_FILTERS,
     )
 
 

@@ -35,6 +35,8 @@ class Region(NamedTuple):
         """Fill what this one lacks from ``other`` when it does not contradict what is known."""
         if not other.province and not other.city and not other.district:
             return self
+        if not self.province and not self.city and not self.district:
+            return other  # what the general case below gives, without building a new tuple
         if self.province and other.province and self.province != other.province:
             return self
         if self.city and other.city and self.city != other.city:
@@ -47,10 +49,17 @@ class Region(NamedTuple):
         )
 
 
+NOWHERE = Region()
+
+
 @dataclass(frozen=True)
 class _Table:
     # name as written (full or short form) -> the region it denotes
     names: dict[str, Region]
+    # first / last two characters -> lengths of the names that start / end with them, longest first:
+    # most names and addresses start with no region at all, and one look-up says so.
+    heads: dict[str, tuple[int, ...]]
+    tails: dict[str, tuple[int, ...]]
 
 
 def _add(names: dict[str, Region], name: str, region: Region) -> None:
@@ -100,7 +109,17 @@ def _table() -> _Table:
     for name in ("北京市", "上海市", "天津市", "重庆市"):
         names[name] = Region(name, name)
         names[name[:-1]] = Region(name, name)
-    return _Table(names)
+    heads: dict[str, set[int]] = {}
+    tails: dict[str, set[int]] = {}
+    for name in names:
+        if len(name) <= MAX_NAME:
+            heads.setdefault(name[:2], set()).add(len(name))
+            tails.setdefault(name[-2:], set()).add(len(name))
+    return _Table(
+        names,
+        {k: tuple(sorted(v, reverse=True)) for k, v in heads.items()},
+        {k: tuple(sorted(v, reverse=True)) for k, v in tails.items()},
+    )
 
 
 def lookup(name: str) -> Region | None:
@@ -110,7 +129,7 @@ def lookup(name: str) -> Region | None:
 
 def canonical(province: str, city: str, district: str) -> Region:
     """Full names for what a record's own fields say (广州 → 广州市), filled upwards from the district."""
-    region = Region()
+    region = NOWHERE
     for value in (district, city, province):
         hit = lookup(value) if value else None
         if hit is not None:
@@ -123,10 +142,14 @@ def strip_prefix(text: str, min_rest: int = 2, not_before: re.Pattern[str] | Non
 
     A name is kept when what follows it matches ``not_before`` (the 路 of 中山路).
     """
-    names = _table().names
-    region = Region()
+    table = _table()
+    names = table.names
+    region = NOWHERE
     while True:
-        for size in range(min(MAX_NAME, len(text) - min_rest), 1, -1):
+        limit = len(text) - min_rest
+        for size in table.heads.get(text[:2], ()):
+            if size > limit:
+                continue
             hit = names.get(text[:size])
             if hit is not None and not (not_before and not_before.match(text, size)):
                 region = region.merged(hit)
@@ -138,9 +161,11 @@ def strip_prefix(text: str, min_rest: int = 2, not_before: re.Pattern[str] | Non
 
 def strip_suffix(text: str, min_rest: int = 2) -> tuple[str, Region]:
     """Remove one trailing region name (鑫海贸易广州 after 分公司 was taken off)."""
-    names = _table().names
-    for size in range(min(MAX_NAME, len(text) - min_rest), 1, -1):
-        hit = names.get(text[-size:])
-        if hit is not None:
-            return text[:-size], hit
-    return text, Region()
+    table = _table()
+    limit = len(text) - min_rest
+    for size in table.tails.get(text[-2:], ()):
+        if size <= limit:
+            hit = table.names.get(text[-size:])
+            if hit is not None:
+                return text[:-size], hit
+    return text, NOWHERE
