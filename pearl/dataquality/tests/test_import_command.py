@@ -71,6 +71,9 @@ def test_command_refuses_bad_input_clearly(org: Org, tmp_path: Path) -> None:
 def _pearl(data_dir: Path, *args: str, **kw: Any) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PEARL_DATA_DIR": str(data_dir), "PEARL_LOG_LEVEL": "CRITICAL"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # Each process works on its own SQLite file in data_dir (the test reads it directly), never on
+    # the database the suite runs against (on PostgreSQL it would migrate and fill that one).
+    env.pop("DATABASE_URL", None)
     return subprocess.Popen([sys.executable, "-m", "pearl", *args], cwd=ROOT, env=env, **kw)
 
 
