@@ -66,6 +66,13 @@ class CustomFieldDefinition(models.Model):
         return self.label
 
 
+# The customer fields a person edits (forms, API, import, merge), in form order; custom fields aside.
+CUSTOMER_FIELDS = (
+    "kind", "name", "short_name", "customer_type", "industry", "source", "province", "city", "district",
+    "address", "grade", "status", "owner", "team",
+)  # fmt: skip
+
+
 class Customer(VersionedModel):
     kind = models.CharField(_("kind"), max_length=16, choices=CustomerKind.choices, default=CustomerKind.COMPANY)
     name = models.CharField(_("full legal name"), max_length=200)

@@ -16,6 +16,7 @@ from pearl.core.permissions import scope_q
 from pearl.customers.choices import ChoiceList, CustomFieldObject
 from pearl.customers.filters import CustomerFilterForm, filter_errors
 from pearl.customers.models import (
+    CUSTOMER_FIELDS,
     ChoiceOption,
     Contact,
     Customer,
@@ -135,22 +136,7 @@ def custom_field_list(*, actor: User, object_type: str | None = None) -> QuerySe
 # merge service (which calls ``merge_plan`` on the rows it locked) will write.
 
 MERGE_RULES = ("recent", "complete")
-MERGE_FIELDS = [
-    "kind",
-    "name",
-    "short_name",
-    "customer_type",
-    "industry",
-    "source",
-    "province",
-    "city",
-    "district",
-    "address",
-    "grade",
-    "status",
-    "owner",
-    "team",
-]
+MERGE_FIELDS = list(CUSTOMER_FIELDS)
 # "Most complete" compares lengths where length means something; the rest fall back to recency.
 _LENGTH_FIELDS = {"name", "short_name", "province", "city", "district", "address"}
 # Assignment is not data quality: owner and team stay the survivor's unless picked by hand (a team

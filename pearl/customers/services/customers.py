@@ -24,27 +24,11 @@ from pearl.customers.choices import (
     Grade,
 )
 from pearl.customers.customfields import clean_custom_fields
-from pearl.customers.models import ChoiceOption, Customer, Tag
+from pearl.customers.models import CUSTOMER_FIELDS, ChoiceOption, Customer, Tag
 from pearl.customers.services.contacts import CONTACT_FIELDS, contact_create_in
 from pearl.customers.services.index import reindex, sync_identities
 
-FIELDS = [
-    "kind",
-    "name",
-    "short_name",
-    "customer_type",
-    "industry",
-    "source",
-    "province",
-    "city",
-    "district",
-    "address",
-    "grade",
-    "status",
-    "owner",
-    "team",
-    "custom_fields",
-]
+FIELDS = [*CUSTOMER_FIELDS, "custom_fields"]
 TEXT_LIMITS = {"name": 200, "short_name": 100, "province": 32, "city": 32, "district": 32, "address": 200}
 _CHOICE_FIELDS = {
     "customer_type": ChoiceList.CUSTOMER_TYPE,

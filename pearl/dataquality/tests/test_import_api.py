@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from huey.contrib.djhuey import HUEY
 from openpyxl import load_workbook
 
 from pearl.accounts.services import token_create
 from pearl.core.testing.personas import Org
 from pearl.customers.models import Customer
 from pearl.dataquality.tests.test_import_jobs import sample_rows, xlsx
-
-
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Any) -> None:
-    settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def immediate_tasks() -> Iterator[None]:
-    HUEY.immediate = True
-    try:
-        yield
-    finally:
-        HUEY.immediate = False
 
 
 def _client(user: Any) -> Client:

@@ -25,10 +25,6 @@ from pearl.dataquality.tests.test_import_jobs import sample_rows, xlsx
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "media"
-
 
 def _run(*args: str) -> str:
     out = io.StringIO()

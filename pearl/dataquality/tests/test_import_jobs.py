@@ -55,10 +55,6 @@ def sample_rows(n: int = 6) -> list[list[Any]]:
     return rows
 
 
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Any) -> None:
-    settings.MEDIA_ROOT = tmp_path
-
 
 @pytest.fixture(autouse=True)
 def _english() -> Any:

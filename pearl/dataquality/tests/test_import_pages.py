@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from huey.contrib.djhuey import HUEY
 from openpyxl import load_workbook
 
 from pearl.core.testing.personas import Org
 from pearl.customers.models import Customer
 from pearl.dataquality.models import ImportJob, ImportPreset
 from pearl.dataquality.tests.test_import_jobs import sample_rows, xlsx
-
-
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Any) -> None:
-    settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def immediate_tasks() -> Iterator[None]:
-    HUEY.immediate = True
-    try:
-        yield
-    finally:
-        HUEY.immediate = False
 
 
 def _upload(client: Any, data: bytes, name: str = "客户.xlsx") -> Any:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.urls import reverse
-from huey.contrib.djhuey import HUEY
 
 from pearl.core.testing.personas import Org
 from pearl.customers.models import Customer
@@ -17,14 +15,6 @@ from pearl.dataquality.services.duplicates import duplicates_scan
 
 QUEUE = reverse("dataquality:duplicate_list")
 
-
-@pytest.fixture
-def immediate_tasks() -> Iterator[None]:
-    HUEY.immediate = True
-    try:
-        yield
-    finally:
-        HUEY.immediate = False
 
 
 @pytest.fixture
