@@ -204,8 +204,15 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
     tags=["customers"],
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
-def create_customer(request: HttpRequest, response: HttpResponse, payload: CustomerIn) -> Status[Customer]:
-    """Create a customer, optionally with its contacts; all or nothing."""
+def create_customer(
+    request: HttpRequest, response: HttpResponse, payload: CustomerIn, allow_duplicate: bool = False
+) -> Status[Customer]:
+    """Create a customer, optionally with its contacts; all or nothing.
+
+    When the duplicate matcher is confident the customer exists already the answer is 409
+    `duplicate_suspected` with the `duplicates` it found (id, score, reasons); send
+    `?allow_duplicate=true` to create it anyway.
+    """
     data = payload.model_dump(exclude_unset=True)
     contacts = data.pop("contacts", None) or []
     errors: dict[str, list[str]] = {}
@@ -213,7 +220,9 @@ def create_customer(request: HttpRequest, response: HttpResponse, payload: Custo
     for index, contact in enumerate(contacts):
         _contact_data(contact, errors, prefix=f"contacts.{index}.")
     _raise(errors)
-    customer = services.customer_create(actor=api_actor(request), data=data, contacts=contacts)
+    customer = services.customer_create(
+        actor=api_actor(request), data=data, contacts=contacts, allow_duplicate=allow_duplicate
+    )
     response["Location"] = reverse("api:get_customer", args=[customer.pk])
     return Status(201, _customer_response(request, response, customer))
 

@@ -1,8 +1,9 @@
-"""API shapes of import jobs."""
+"""API shapes of import jobs and of the duplicate check."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from ninja import Schema
 from pydantic import Field
@@ -68,3 +69,49 @@ class ImportMappingPatch(Schema):
 
 class ImportRevertIn(Schema):
     skip_changed: bool = Field(False, description="Keep customers changed after the import and revert the rest.")
+
+
+# --- the duplicate check -------------------------------------------------------------------------
+
+
+class CheckContactIn(Schema):
+    name: str = Field("", max_length=100)
+    mobile: str = Field("", max_length=40)
+    email: str = Field("", max_length=254)
+    wechat: str = Field("", max_length=64)
+
+
+class DuplicateCheckIn(Schema):
+    """What is typed so far for a new customer (every field optional)."""
+
+    kind: Literal["company", "individual"] = "company"
+    name: str = Field("", max_length=200)
+    short_name: str = Field("", max_length=100)
+    customer_type: str = Field("", max_length=100)
+    province: str = Field("", max_length=50)
+    city: str = Field("", max_length=50)
+    district: str = Field("", max_length=50)
+    address: str = Field("", max_length=255)
+    contacts: list[CheckContactIn] = Field(default_factory=list, max_length=20)
+    exclude: int | None = Field(None, ge=1, description="A customer to leave out (the one being edited).")
+
+
+class ReasonOut(Schema):
+    field: str
+    outcome: str
+    weight: float
+    detail: str
+
+
+class DuplicateHitOut(Schema):
+    customer: int | None = Field(description="The customer's id; null when it is outside what you may see.")
+    name: str
+    score: float
+    band: Literal["duplicate", "possible"]
+    reasons: list[ReasonOut]
+
+
+class DuplicateCheckOut(Schema):
+    items: list[DuplicateHitOut]
+    hidden: int = Field(description="How many of the items are customers you may not see (shown without details).")
+    ms: float = Field(description="Time the matcher took, in milliseconds.")

@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from pearl.accounts.models import User
+from pearl.core.duplicates import Candidate, Check, Hit
 from pearl.core.errors import NotFound
-from pearl.customers.models import Customer
+from pearl.customers.models import Contact, Customer
 from pearl.customers.selectors import contact_list, customer_visible
 from pearl.dataquality.choices import ImportStatus
-from pearl.dataquality.matching import MatchConfig, Record, chinese_config, with_thresholds
+from pearl.dataquality.matching import (
+    MatchConfig,
+    Record,
+    chinese_config,
+    compare_many,
+    evidence,
+    prepare,
+    with_thresholds,
+)
 from pearl.dataquality.models import (
     DedupeSettings,
     DuplicatePair,
     ImportIssue,
     ImportJob,
     ImportPreset,
+    MatchKey,
     PairStatus,
 )
 
@@ -64,18 +76,20 @@ def preset_list(*, actor: User) -> QuerySet[ImportPreset]:
 RECORD_BATCH = 5_000
 
 
-def customer_match_records(*, actor: User, batch_size: int = RECORD_BATCH) -> Iterator[Record]:
-    """Every customer the actor may see, with its contacts, as matcher records, in id order.
+_RECORD_COLUMNS = (
+    "pk", "kind", "name", "short_name", "customer_type__label", "province", "city", "district", "address",
+)  # fmt: skip
+
+
+def _records(customers: QuerySet[Customer], contacts: QuerySet[Contact], batch_size: int) -> Iterator[Record]:
+    """Matcher records of ``customers`` with their ``contacts``, in id order.
 
     ``values()`` in keyset batches (id > last), never model instances: a million customers pass
     through as tuples and only the small ``Record`` of each is kept by the caller.
     """
-    visible = customer_visible(actor=actor)
-    contacts = contact_list(actor=actor)
     last = 0
-    columns = ("pk", "kind", "name", "short_name", "customer_type__label", "province", "city", "district", "address")
     while True:
-        rows = list(visible.filter(pk__gt=last).order_by("pk").values_list(*columns)[:batch_size])
+        rows = list(customers.filter(pk__gt=last).order_by("pk").values_list(*_RECORD_COLUMNS)[:batch_size])
         if not rows:
             return
         first, last = rows[0][0], rows[-1][0]
@@ -94,6 +108,23 @@ def customer_match_records(*, actor: User, batch_size: int = RECORD_BATCH) -> It
                 emails=tuple(c[2] for c in found if c[2]), wechats=tuple(c[3] for c in found if c[3]),
                 province=province, city=city, district=district, address=address,
             )  # fmt: skip
+
+
+def customer_match_records(*, actor: User, batch_size: int = RECORD_BATCH) -> Iterator[Record]:
+    """Every customer the actor may see, with its contacts, as matcher records, in id order."""
+    return _records(customer_visible(actor=actor), contact_list(actor=actor), batch_size)
+
+
+def match_records_all(batch_size: int = RECORD_BATCH) -> Iterator[Record]:
+    """Every customer as a matcher record, whoever may see it: for keeping the match keys."""
+    return _records(Customer.objects.all(), Contact.objects.all(), batch_size)
+
+
+def match_records(customer_ids: Sequence[int]) -> list[Record]:
+    """These customers (those that exist) as matcher records."""
+    ids = list(customer_ids)
+    customers, contacts = Customer.objects.filter(pk__in=ids), Contact.objects.filter(customer_id__in=ids)
+    return list(_records(customers, contacts, len(ids) or 1))
 
 
 def dedupe_settings() -> DedupeSettings:
@@ -134,3 +165,55 @@ def pair_customers(*, actor: User, pairs: Iterable[DuplicatePair]) -> dict[int, 
 
 def pending_pair_count(*, actor: User) -> int:
     return pair_list(actor=actor).count()
+
+
+# --- the check while typing, and before every create ------------------------------------------
+
+# A key carried by more customers than this (a chain's name, a switchboard number) says too little;
+# the candidate is still found through its other keys, as in the batch scan.
+MAX_KEY_CUSTOMERS = 500
+MAX_CANDIDATES = 200
+MAX_HITS = 10
+
+
+def _candidate_ids(keys: Iterable[str]) -> list[int]:
+    """Customers sharing a key with the query, those sharing most keys first, at most MAX_CANDIDATES."""
+    shared: dict[int, int] = defaultdict(int)
+    for key in sorted(keys):
+        ids = list(MatchKey.objects.filter(key=key).values_list("customer_id", flat=True)[: MAX_KEY_CUSTOMERS + 1])
+        if len(ids) > MAX_KEY_CUSTOMERS:
+            continue
+        for customer_id in ids:
+            shared[customer_id] += 1
+    return sorted(shared, key=lambda c: (-shared[c], -c))[:MAX_CANDIDATES]
+
+
+def duplicate_check(*, actor: User, candidate: Candidate, exclude_id: int | None = None) -> Check:
+    """Existing customers the candidate may duplicate (either band), best first, with the reasons.
+
+    Read through the indexed match keys, so it costs the same at a million customers as at a
+    thousand. Customers outside the actor's scope are reported without name or reasons.
+    """
+    started = time.perf_counter()
+    config = match_config()
+    query = prepare(Record(id="", **asdict(candidate)), config)
+    ids = [i for i in _candidate_ids(query.keys) if i != exclude_id]
+    if not ids:
+        return Check(seconds=time.perf_counter() - started)
+    others = [prepare(record, config) for record in match_records(ids)]
+    matches = sorted(
+        (m for m in compare_many(query, others, config) if m.band is not None), key=lambda m: (-m.score, int(m.right))
+    )[:MAX_HITS]
+    found = [int(m.right) for m in matches]
+    visible = dict(customer_visible(actor=actor).filter(pk__in=found).values_list("pk", "name")) if found else {}
+    hits = tuple(
+        Hit(
+            customer_id=int(m.right), score=m.score, band=str(m.band), visible=int(m.right) in visible,
+            name=visible.get(int(m.right), ""),
+            reasons=tuple(
+                r._asdict() for r in evidence(m.reasons)
+            ) if int(m.right) in visible else (),
+        )
+        for m in matches
+    )  # fmt: skip
+    return Check(hits=hits, seconds=time.perf_counter() - started)

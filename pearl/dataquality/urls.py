@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pearl.dataquality import views, views_quality, views_review
+from pearl.dataquality import views, views_check, views_quality, views_review
 
 app_name = "dataquality"
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     path("imports/<int:pk>/report/", views.import_report, name="import_report"),
     path("imports/<int:pk>/revert/", views.import_revert, name="import_revert"),
     path("duplicates/", views_review.duplicate_list, name="duplicate_list"),
+    path("duplicates/check/", views_check.duplicate_check, name="duplicate_check"),
     path("duplicates/scan/", views_review.duplicate_scan, name="duplicate_scan"),
     path("duplicates/merge/", views_review.duplicate_bulk_merge, name="duplicate_bulk_merge"),
     path("duplicates/settings/", views_review.dedupe_settings, name="dedupe_settings"),

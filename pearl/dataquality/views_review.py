@@ -18,7 +18,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pearl.core.errors import Conflict, ValidationFailed
@@ -26,6 +26,7 @@ from pearl.core.pages import actor_of, page_view, render_page
 from pearl.core.phones import format_phone
 from pearl.dataquality import selectors
 from pearl.dataquality.forms import BandFilterForm, DedupeSettingsForm
+from pearl.dataquality.labels import FIELD_LABELS, OUTCOME_LABELS
 from pearl.dataquality.models import DuplicatePair
 from pearl.dataquality.services import duplicates
 from pearl.dataquality.tasks import scan_duplicates
@@ -36,22 +37,6 @@ settings_page = page_view(error_template=ERROR_TEMPLATE, right="manage_settings"
 render = functools.partial(render_page, nav="duplicates")
 PAGE_SIZE = 20
 MAX_BULK = 200
-# The matcher's field and outcome names (pearl.dataquality.matching.configs), as people read them.
-FIELD_LABELS = {
-    "kind": gettext_lazy("Company or person"), "name": gettext_lazy("Name"), "branch": gettext_lazy("Branch"),
-    "trade": gettext_lazy("Trade"), "person": gettext_lazy("Person's name"), "region": gettext_lazy("Region"),
-    "mobile": gettext_lazy("Mobile"), "email": gettext_lazy("Email"), "wechat": gettext_lazy("WeChat id"),
-    "contact": gettext_lazy("Contact"), "address": gettext_lazy("Address"),
-}  # fmt: skip
-OUTCOME_LABELS = {
-    "same": gettext_lazy("same"), "different": gettext_lazy("different"), "missing": gettext_lazy("missing"),
-    "legal": gettext_lazy("same legal name"), "exact": gettext_lazy("exact"), "core": gettext_lazy("same core name"),
-    "pinyin": gettext_lazy("same pinyin"), "similar": gettext_lazy("similar"),
-    "district": gettext_lazy("same district"), "city": gettext_lazy("same city"),
-    "other city": gettext_lazy("another city"),
-    "province": gettext_lazy("same province"), "surname": gettext_lazy("same surname"),
-    "road": gettext_lazy("same road"),
-}  # fmt: skip
 
 
 @dataclass

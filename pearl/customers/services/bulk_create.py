@@ -19,7 +19,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from pearl.accounts.models import User
-from pearl.core import context
+from pearl.core import context, duplicates
 from pearl.core.changes import created
 from pearl.core.events import emit
 from pearl.core.models import ChangeAction, ChangeLog
@@ -143,6 +143,7 @@ def write_creates(actor: User, lookups: Lookups, rows: list[CleanRow]) -> list[t
     insert_rows(CustomerSearchToken._meta.db_table, ("token", "customer_id"), tokens)
     insert_rows(Customer.tags.through._meta.db_table, ("customer_id", "tag_id"), tag_links)
     insert_rows(ChangeLog._meta.db_table, LOG_COLUMNS, logs)
+    duplicates.refresh(customer_ids)
     for customer_id in customer_ids:
         emit("customer.created", customer_id=customer_id, actor_id=actor.pk)
     return [(customer_id, 1) for customer_id in customer_ids]

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from pearl.accounts.models import Team, User
+from pearl.core import duplicates
 from pearl.core.changes import created, deleted, diff, record_change, snapshot
 from pearl.core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from pearl.core.events import emit
@@ -231,11 +232,39 @@ def _save_guarding_name(customer: Customer) -> None:
         raise
 
 
+def _candidate(values: dict[str, Any], contacts: list[dict[str, Any]]) -> duplicates.Candidate:
+    """The new customer as the duplicate matcher reads it."""
+
+    def text(value: Any) -> str:
+        return str(getattr(value, "label", value) or "").strip()
+
+    def many(key: str) -> tuple[str, ...]:
+        return tuple(text(c.get(key)) for c in contacts if text(c.get(key)))
+
+    kind = values.get("kind") or CustomerKind.COMPANY
+    return duplicates.Candidate(
+        kind=str(getattr(kind, "value", kind)), name=text(values.get("name")),
+        short_name=text(values.get("short_name")), customer_type=text(values.get("customer_type")),
+        province=text(values.get("province")), city=text(values.get("city")), district=text(values.get("district")),
+        address=text(values.get("address")), contact_names=many("name"), mobiles=many("mobile"),
+        emails=many("email"), wechats=many("wechat"),
+    )  # fmt: skip
+
+
 @transaction.atomic
-def customer_create(*, actor: User, data: dict[str, Any], contacts: list[dict[str, Any]] | None = None) -> Customer:
-    """Create a customer (and its contacts) or nothing at all."""
+def customer_create(
+    *, actor: User, data: dict[str, Any], contacts: list[dict[str, Any]] | None = None, allow_duplicate: bool = False
+) -> Customer:
+    """Create a customer (and its contacts) or nothing at all.
+
+    The duplicate matcher is asked first: when it is confident the customer exists already,
+    the create is refused (``DuplicateSuspected``, naming the ones found) unless the caller
+    confirms with ``allow_duplicate``.
+    """
     require(actor, "create")
     values = _clean(actor, data, None)
+    if not allow_duplicate:
+        duplicates.refuse_duplicates(actor, _candidate(values, contacts or []))
     customer = Customer()
     _apply(customer, values)
     _save_guarding_name(customer)

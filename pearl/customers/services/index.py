@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from pearl.core import duplicates
 from pearl.core.errors import Conflict
 from pearl.core.phones import format_phone
 from pearl.customers.choices import IdentityKind
@@ -78,7 +79,8 @@ def sync_identities(customer: Customer) -> None:
 
 
 def reindex(customer: Customer) -> None:
-    """Refresh the search blob, sort key and tokens of one customer (same transaction as the write)."""
+    """Refresh the search blob, sort key and tokens of one customer, and the other apps' per-customer
+    indexes (the matcher's keys), in the same transaction as the write."""
     tokens, blob, pinyin = customer_document(customer)
     if blob != customer.search_blob or pinyin != customer.name_pinyin:
         Customer.objects.filter(pk=customer.pk).update(search_blob=blob, name_pinyin=pinyin)
@@ -90,3 +92,4 @@ def reindex(customer: Customer) -> None:
     CustomerSearchToken.objects.bulk_create(
         [CustomerSearchToken(token=t, customer=customer) for t in sorted(tokens - current)]
     )
+    duplicates.refresh([customer.pk])

@@ -11,12 +11,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from pearl.core.duplicates import DuplicateSuspected
 from pearl.core.errors import Conflict, PreconditionFailed, ValidationFailed
 from pearl.core.pages import actor_of
 from pearl.core.permissions import require
 from pearl.customers import selectors, services
 from pearl.customers.forms import ContactForm, CustomerForm, contact_form_options
 from pearl.customers.views.common import MAX_CONTACT_ROWS, form_version, page, whole_number
+from pearl.dataquality.labels import labelled
 
 
 def _row_indices(data: Any) -> list[int]:
@@ -61,7 +63,8 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         sent = [row for row in rows if not row.is_blank()]
         try:
             customer = services.customer_create(
-                actor=actor, data=form.create_data(), contacts=[row.create_data() for row in sent]
+                actor=actor, data=form.create_data(), contacts=[row.create_data() for row in sent],
+                allow_duplicate=request.POST.get("allow_duplicate") == "1",
             )
         except ValidationFailed as exc:
             for key, msgs in exc.field_errors.items():
@@ -71,6 +74,8 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                 else:
                     form.apply_service_errors({key: msgs})
             alert = _validation_alert(exc, bool(exc.field_errors))
+        except DuplicateSuspected as exc:  # the matcher is confident it exists: show it, ask to confirm
+            alert, status = {"message": exc.message, "duplicates": _duplicate_hits(exc)}, exc.status
         except Conflict as exc:  # e.g. a mobile that already belongs to another customer
             alert, status = {"message": exc.message}, exc.status
         else:
@@ -79,6 +84,16 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     else:
         alert = {"message": _("Please correct the marked fields.")}
     return _form_page(request, form, rows, alert=alert, status=status)
+
+
+def _duplicate_hits(exc: DuplicateSuspected) -> list[dict[str, Any]]:
+    """The refused create's duplicates in the shape of the possible-duplicate panel."""
+    return [
+        {"hit": {"customer_id": d["customer"], "visible": d["customer"] is not None, "name": d["name"],
+                 "score": d["score"], "band": d["band"]},
+         "reasons": labelled(d["reasons"])}
+        for d in exc.extra.get("duplicates", [])
+    ]  # fmt: skip
 
 
 def _form_page(

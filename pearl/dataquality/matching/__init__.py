@@ -11,7 +11,7 @@ blocking keys in step; this package only decides.
 """
 
 from .chinese import Record
-from .compare import Match, MatchConfig, Prepared, Reason, blocking_keys, compare, compare_many, prepare
+from .compare import Match, MatchConfig, Prepared, Reason, blocking_keys, compare, compare_many, evidence, prepare
 from .configs import chinese_config, febrl_config, with_thresholds
 from .scan import ScanResult, scan
 
@@ -26,6 +26,7 @@ __all__ = [
     "chinese_config",
     "compare",
     "compare_many",
+    "evidence",
     "febrl_config",
     "prepare",
     "scan",

@@ -362,6 +362,11 @@ def explain(
     return tuple(reasons)
 
 
+def evidence(reasons: Sequence[Reason]) -> list[Reason]:
+    """The reasons worth showing: fields with evidence either way (a "missing" field weighs 0)."""
+    return [r for r in reasons if r.weight or r.outcome != "missing"]
+
+
 def prepare(record: Any, config: MatchConfig) -> Prepared:
     features = config.featurize(record)
     return Prepared(str(features.get("id", getattr(record, "id", ""))), features, frozenset(config.keys(features)))

@@ -27,7 +27,7 @@ from pearl.core.permissions import require
 from pearl.customers.models import Customer
 from pearl.customers.services import customer_merge
 from pearl.dataquality import selectors
-from pearl.dataquality.matching import Match, Reason, scan
+from pearl.dataquality.matching import Match, Reason, evidence, scan
 from pearl.dataquality.models import DedupeSettings, DuplicatePair, PairStatus
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,8 @@ WRITE_BATCH = 2_000
 
 
 def reason_rows(reasons: Iterable[Reason]) -> list[list[Any]]:
-    """The reasons worth showing, as JSON: fields with evidence either way (a "missing" field weighs 0)."""
-    return [[r.field, r.outcome, r.weight, r.detail] for r in reasons if r.weight or r.outcome != "missing"]
+    """The reasons worth showing, as JSON rows."""
+    return [[r.field, r.outcome, r.weight, r.detail] for r in evidence(list(reasons))]
 
 
 def reasons_text(reasons: Iterable[Reason]) -> str:

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from pearl.core.testing.personas import Org
-from pearl.customers.tests.factories import make_customer
+from pearl.customers.tests.factories import make_dupe
 from pearl.dataquality.models import DuplicatePair
 
 HEADER = "编号,客户名称,客户类型,联系人,手机,地址\n"
@@ -92,10 +92,10 @@ def test_bad_input_is_refused_clearly(db: None, tmp_path: Path) -> None:
 
 
 def test_against_db_pairs_only_file_rows_with_customers(org: Org, tmp_path: Path) -> None:
-    existing = make_customer(
+    existing = make_dupe(
         org.owner, name="广州鑫海海鲜酒楼有限公司", city="广州市", contacts=[{"name": "张伟", "mobile": "13800138000"}]
     )
-    hidden = make_customer(
+    hidden = make_dupe(
         org.outsider, name="深圳蓝湾贸易有限公司", city="深圳市", contacts=[{"name": "陈静", "mobile": "13755556666"}]
     )
     out_path = tmp_path / "pairs.csv"
@@ -110,9 +110,9 @@ def test_against_db_pairs_only_file_rows_with_customers(org: Org, tmp_path: Path
 
 def test_db_option_fills_the_review_queue(org: Org) -> None:
     # A mobile belongs to one customer only, so these two agree on the name and the street address.
-    a = make_customer(org.owner, name="广州鑫海海鲜酒楼有限公司", address="广州市天河区天河路100号")
-    b = make_customer(org.owner, name="鑫海酒楼", city="广州市", address="天河区天河路100号")
-    make_customer(org.owner, name="深圳蓝湾贸易有限公司", city="深圳市")
+    a = make_dupe(org.owner, name="广州鑫海海鲜酒楼有限公司", address="广州市天河区天河路100号")
+    b = make_dupe(org.owner, name="鑫海酒楼", city="广州市", address="天河区天河路100号")
+    make_dupe(org.owner, name="深圳蓝湾贸易有限公司", city="深圳市")
     out, _err = _run("--db", "--user", "owner")
     assert "3 customers scanned" in out and "1 pairs (1 new)" in out
     pair = DuplicatePair.objects.get()

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from pearl.core.testing.personas import Org
 from pearl.customers.models import Customer
-from pearl.customers.tests.factories import make_customer
+from pearl.customers.tests.factories import make_dupe
 from pearl.dataquality.models import DuplicatePair
 from pearl.dataquality.services.duplicates import duplicates_scan
 
@@ -20,11 +20,11 @@ QUEUE = reverse("dataquality:duplicate_list")
 @pytest.fixture
 def pairs(org: Org) -> list[Customer]:
     customers = [
-        make_customer(org.owner, name="广州鑫海海鲜酒楼有限公司", address="广州市天河区天河路100号",
-                      contacts=[{"name": "张伟", "mobile": "13800138000"}]),
-        make_customer(org.owner, name="鑫海酒楼", city="广州市", address="天河区天河路100号"),
-        make_customer(org.owner, name="金湾贸易有限公司", city="深圳市", address="南山区科技路8号"),
-        make_customer(org.owner, name="金湾贸易", city="深圳市", contacts=[{"name": "陈静"}]),
+        make_dupe(org.owner, name="广州鑫海海鲜酒楼有限公司", address="广州市天河区天河路100号",
+                  contacts=[{"name": "张伟", "mobile": "13800138000"}]),
+        make_dupe(org.owner, name="鑫海酒楼", city="广州市", address="天河区天河路100号"),
+        make_dupe(org.owner, name="金湾贸易有限公司", city="深圳市", address="南山区科技路8号"),
+        make_dupe(org.owner, name="金湾贸易", city="深圳市", contacts=[{"name": "陈静"}]),
     ]  # fmt: skip
     duplicates_scan(actor=org.admin)
     return customers
@@ -84,8 +84,8 @@ def test_bulk_merge_of_selected_pairs(en: Any, org: Org, pairs: list[Customer]) 
 
 
 def test_scan_now_runs_the_task(en: Any, org: Org, immediate_tasks: None) -> None:
-    make_customer(org.owner, name="广州鑫海海鲜酒楼有限公司", address="广州市天河区天河路100号")
-    make_customer(org.owner, name="鑫海酒楼", city="广州市", address="天河区天河路100号")
+    make_dupe(org.owner, name="广州鑫海海鲜酒楼有限公司", address="广州市天河区天河路100号")
+    make_dupe(org.owner, name="鑫海酒楼", city="广州市", address="天河区天河路100号")
     _login(en, org.owner)
     response = en.post(reverse("dataquality:duplicate_scan"), follow=True)
     html = response.content.decode()

@@ -9,7 +9,7 @@ from pearl.core.errors import Conflict, NotFound, PermissionDenied
 from pearl.core.testing.personas import Org
 from pearl.customers.models import Customer, CustomerMerge
 from pearl.customers.services import customer_delete, customer_unmerge
-from pearl.customers.tests.factories import make_customer
+from pearl.customers.tests.factories import make_dupe
 from pearl.dataquality import selectors
 from pearl.dataquality.models import DedupeSettings, DuplicatePair
 from pearl.dataquality.services.duplicates import (
@@ -23,16 +23,16 @@ from pearl.dataquality.services.duplicates import (
 def _trio(actor: User) -> list[Customer]:
     """Three records of one restaurant (same name core and street address), oldest first."""
     return [
-        make_customer(actor, name="广州鑫海海鲜酒楼有限公司", address="广州市天河区天河路100号"),
-        make_customer(actor, name="鑫海酒楼", city="广州市", address="天河区天河路100号"),
-        make_customer(actor, name="鑫海海鲜酒楼", city="广州", address="广州天河路100号"),
+        make_dupe(actor, name="广州鑫海海鲜酒楼有限公司", address="广州市天河区天河路100号"),
+        make_dupe(actor, name="鑫海酒楼", city="广州市", address="天河区天河路100号"),
+        make_dupe(actor, name="鑫海海鲜酒楼", city="广州", address="广州天河路100号"),
     ]
 
 
 def _possible(actor: User) -> tuple[Customer, Customer]:
     return (
-        make_customer(actor, name="金湾贸易有限公司", city="深圳市", address="南山区科技路8号"),
-        make_customer(actor, name="金湾贸易", city="深圳市", contacts=[{"name": "陈静"}]),
+        make_dupe(actor, name="金湾贸易有限公司", city="深圳市", address="南山区科技路8号"),
+        make_dupe(actor, name="金湾贸易", city="深圳市", contacts=[{"name": "陈静"}]),
     )
 
 
@@ -43,8 +43,8 @@ def _pairs() -> set[tuple[int, int, str, str]]:
 def test_scan_finds_pairs_with_reasons_and_keeps_dismissals(org: Org) -> None:
     a, b, c = _trio(org.owner)
     x, y = _possible(org.owner)
-    make_customer(org.owner, name="永辉超市（五一店）", city="福州市")
-    make_customer(org.owner, name="永辉超市（万达店）", city="福州市")  # a chain's other shop: a trap
+    make_dupe(org.owner, name="永辉超市（五一店）", city="福州市")
+    make_dupe(org.owner, name="永辉超市（万达店）", city="福州市")  # a chain's other shop: a trap
     summary = duplicates_scan(actor=org.owner)
     assert (summary.customers, summary.pairs, summary.new) == (7, 4, 4)
     assert _pairs() == {

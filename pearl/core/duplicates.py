@@ -1,0 +1,127 @@
+"""Two seams between the customer services and the duplicate matcher, which lives in another app.
+
+The customers app writes customers; the data-quality app owns the matcher and depends on the
+customers app, so the customers app cannot import it. Instead the matcher registers here (in its
+``AppConfig.ready``) and the customer services call through:
+
+- ``refresh(customer_ids)`` — inside the transaction of every customer write, so the matcher's
+  indexed blocking keys change together with the customer (like the search index);
+- ``find(actor, candidate)`` — before a customer is created, so every create path (page, API,
+  channel events, lead conversion) is checked by the same matcher.
+
+With nothing registered (an app list without the matcher) both do nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from pearl.core.errors import Conflict
+
+Refresher = Callable[[Sequence[int]], None]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What a new customer would be, as plain values (the matcher builds its record from these)."""
+
+    kind: str = "company"
+    name: str = ""
+    short_name: str = ""
+    customer_type: str = ""
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    address: str = ""
+    contact_names: tuple[str, ...] = ()
+    mobiles: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    wechats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """An existing customer the candidate may duplicate, with the matcher's explanation."""
+
+    customer_id: int
+    score: float
+    band: str  # "duplicate" | "possible"
+    reasons: tuple[dict[str, Any], ...] = ()  # {"field", "outcome", "weight", "detail"}
+    visible: bool = True  # False: outside the actor's scope; only its existence may be shown
+    name: str = ""  # empty when not visible
+
+
+@dataclass(frozen=True)
+class Check:
+    hits: tuple[Hit, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def duplicates(self) -> tuple[Hit, ...]:
+        return tuple(h for h in self.hits if h.band == "duplicate")
+
+
+Finder = Callable[[Any, Candidate], Check]
+
+
+@dataclass
+class _Registry:
+    refreshers: dict[str, Refresher] = field(default_factory=dict)
+    finder: Finder | None = None
+
+
+_registry = _Registry()
+
+
+def register_refresher(name: str, refresher: Refresher) -> None:
+    _registry.refreshers[name] = refresher
+
+
+def register_finder(finder: Finder | None) -> None:
+    _registry.finder = finder
+
+
+def refresh(customer_ids: Sequence[int]) -> None:
+    """Bring every registered per-customer index up to date for these customers (same transaction)."""
+    if customer_ids:
+        for refresher in _registry.refreshers.values():
+            refresher(customer_ids)
+
+
+def find(actor: Any, candidate: Candidate) -> Check:
+    if _registry.finder is None:
+        return Check()
+    return _registry.finder(actor, candidate)
+
+
+class DuplicateSuspected(Conflict):
+    """A create refused because the matcher is confident the customer already exists."""
+
+    code = "duplicate_suspected"
+
+
+def refuse_duplicates(actor: Any, candidate: Candidate) -> None:
+    """Raise DuplicateSuspected when the matcher puts an existing customer in the duplicate band."""
+    found = find(actor, candidate).duplicates
+    if not found:
+        return
+    shown = [h for h in found if h.visible]
+    if shown:
+        names = "、".join(f"“{h.name}”(#{h.customer_id})" for h in shown[:3])
+        message = _("This customer probably exists already: %(names)s. Open it instead, or confirm that it is a "
+                    "different customer to create it anyway.") % {"names": names}
+    else:
+        message = _("A customer that is probably the same already exists, outside what you can see. Ask your "
+                    "manager, or confirm that it is a different customer to create it anyway.")
+    raise DuplicateSuspected(
+        message,
+        extra={"duplicates": [
+            {"customer": h.customer_id if h.visible else None, "name": h.name, "score": h.score, "band": h.band,
+             "reasons": list(h.reasons) if h.visible else []}
+            for h in found
+        ]},
+    )  # fmt: skip
