@@ -39,6 +39,7 @@ class ImportKey(models.TextChoices):
     WECHAT = "wechat", _("WeChat id")
     EXTERNAL_ID = "external_id", _("External id")
     NAME = "name", _("Customer name")
+    MATCHER = "matcher", _("Duplicate matcher (name, phone, address)")
 
 
 class ImportRule(models.TextChoices):

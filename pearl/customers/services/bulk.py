@@ -6,13 +6,16 @@ duplicate in the file / invalid, with the reason — and writes all new customer
 identities, search tokens and change-log rows with a handful of bulk statements. Updates are fewer
 and go one customer at a time through the same identity and index helpers as ``customer_update``.
 
-Matching: the chosen key (mobile, email, WeChat id, external id, normalised name, or the matcher
-through ``resolver``); a company row the key does not find is matched on its normalised legal name,
+Matching: the chosen key (mobile, email, WeChat id, external id, normalised name, or the duplicate
+matcher); a company row the key does not find is matched on its normalised legal name,
 because that name is unique among companies anyway — so importing a file twice finds every row the
-second time and changes nothing. Empty cells never erase a value. Rules: ``fill_empty`` sets only
-fields the customer has empty, ``overwrite`` replaces them with the file's values. Tags are always
-added, never removed; unknown tags are created when the actor may manage settings, otherwise the
-row is refused.
+second time and changes nothing. With the key "matcher", a row the legal name does not find goes to
+the duplicate matcher (through ``pearl.core.duplicates``): when it is confident the row is an
+existing customer, that customer is updated instead of a duplicate created. Customers the same
+import created are left out, so the preview (which creates nothing) and the run agree.
+Empty cells never erase a value. Rules: ``fill_empty`` sets only fields the customer has empty,
+``overwrite`` replaces them with the file's values. Tags are always added, never removed; unknown
+tags are created when the actor may manage settings, otherwise the row is refused.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from pearl.accounts.models import User
-from pearl.core.errors import PermissionDenied, ValidationFailed
+from pearl.core import duplicates
+from pearl.core.errors import PermissionDenied
 from pearl.core.permissions import scope_q
 from pearl.customers.choices import CustomerKind, IdentityKind
 from pearl.customers.models import Customer, Identity, Tag
@@ -44,7 +48,6 @@ __all__ = [
     "Key",
     "Lookups",
     "Outcome",
-    "Resolver",
     "RowResult",
     "Rule",
     "customer_bulk_upsert",
@@ -73,8 +76,6 @@ class Outcome(enum.StrEnum):
     INVALID = "invalid"
 
 
-# The seam for the duplicate matcher (key "matcher"): existing customer id per row, or None.
-Resolver = Callable[[Sequence[CleanRow]], list[int | None]]
 
 _IDENTITY_KEYS = {
     Key.MOBILE: IdentityKind.MOBILE,
@@ -122,6 +123,9 @@ class BulkState:
     names: dict[str, int] = field(default_factory=dict)
     identities: dict[tuple[str, str], int] = field(default_factory=dict)
     customers: dict[int, int] = field(default_factory=dict)
+    # Customers this import created: the matcher does not match rows to them, so a preview (which
+    # creates nothing) and the run decide the same (a resumed run loads them back).
+    created: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -173,18 +177,14 @@ def customer_bulk_upsert(
     dry_run: bool = False,
     state: BulkState | None = None,
     lookups: Lookups | None = None,
-    resolver: Resolver | None = None,
 ) -> BulkResult:
     """Create or update one customer per row; all of it in one transaction (or, dry, nothing written).
 
-    ``state`` and ``lookups`` carry over between the batches of one import; ``resolver`` is required
-    for key "matcher".
+    ``state`` and ``lookups`` carry over between the batches of one import.
     """
     key, rule = Key(key), Rule(rule)
     if not (actor.may("create") or actor.may("edit")):
         raise PermissionDenied(_("Your role may not create records."))
-    if key == Key.MATCHER and resolver is None:
-        raise ValidationFailed(_("Matching by the duplicate matcher is not available here; choose another key."))
     lookups = lookups or Lookups.load(actor)
     state = state if state is not None else BulkState()
     plans = [_Plan(clean, RowResult(clean.number, Outcome.CREATED)) for clean in (clean_row(lookups, r) for r in rows)]
@@ -193,7 +193,7 @@ def customer_bulk_upsert(
             plan.result.outcome = Outcome.INVALID
             plan.result.messages.extend(plan.clean.errors)
     with transaction.atomic():
-        _match(actor, plans, key, resolver)
+        _match(actor, plans, key, state)
         _in_file(plans, key, state)
         _check_identities(plans)
         result = BulkResult(rows=[p.result for p in plans])
@@ -207,6 +207,7 @@ def customer_bulk_upsert(
             ):
                 plan.result.customer_id = customer_id
                 result.created.append((customer_id, version))
+                state.created.add(customer_id)
             apply_update_plans()
     for plan in plans:
         if plan.result.outcome is not Outcome.INVALID and plan.result.messages == [] and plan.clean.warnings:
@@ -217,13 +218,12 @@ def customer_bulk_upsert(
 # --- matching ------------------------------------------------------------------------------------
 
 
-def _match(actor: User, plans: list[_Plan], key: Key, resolver: Resolver | None) -> None:
-    """Find the existing customer of every valid row: the key, then (companies) the legal name."""
+def _match(actor: User, plans: list[_Plan], key: Key, state: BulkState) -> None:
+    """Find the existing customer of every valid row: the key, then (companies) the legal name, then
+    (key "matcher") the duplicate matcher's confident band."""
     live = [p for p in plans if p.result.outcome != Outcome.INVALID]
     if key == Key.MATCHER:
-        assert resolver is not None
-        for plan, found in zip(live, resolver([p.clean for p in live]), strict=True):
-            plan.target = found
+        pass  # the matcher below decides every row
     elif key == Key.NAME:
         names = {p.clean.name_key for p in live if p.clean.customer.get("name")}
         holders: dict[tuple[str, str], list[int]] = {}
@@ -258,11 +258,45 @@ def _match(actor: User, plans: list[_Plan], key: Key, resolver: Resolver | None)
         for plan in unmatched:
             if plan.clean.kind == CustomerKind.COMPANY:
                 plan.target = by_name.get(plan.clean.name_key)
+    if key == Key.MATCHER:
+        _match_by_matcher(actor, live, state)
     targets = {p.target for p in live if p.target is not None}
     visible = set(Customer.objects.filter(scope_q(actor), pk__in=targets).values_list("pk", flat=True))
     for plan in live:
         if plan.target is not None and plan.target not in visible and plan.result.outcome != Outcome.INVALID:
             _invalid(plan, _("This row matches customer #%(id)s, which is not visible to you.") % {"id": plan.target})
+
+
+def _match_by_matcher(actor: User, live: list[_Plan], state: BulkState) -> None:
+    """Rows nothing found yet: the existing customer the matcher is confident about, if any."""
+    for plan in live:
+        if plan.target is None:
+            hits = duplicates.find(actor, _candidate(plan.clean)).duplicates
+            found = [h for h in hits if h.customer_id not in state.created]
+            if found:
+                plan.target = found[0].customer_id
+                plan.clean.warnings.append(
+                    _("Recognised as existing customer #%(id)s by the duplicate matcher (score %(score).1f).")
+                    % {"id": found[0].customer_id, "score": found[0].score}
+                )
+
+
+def _candidate(clean: CleanRow) -> duplicates.Candidate:
+    """A row as the duplicate matcher reads it."""
+    v, c = clean.customer, clean.contact
+
+    def text(value: Any) -> str:
+        return str(getattr(value, "label", value) or "").strip()
+
+    def one(key: str) -> tuple[str, ...]:
+        return (text(c.get(key)),) if text(c.get(key)) else ()
+
+    return duplicates.Candidate(
+        kind=clean.kind, name=text(v.get("name")), short_name=text(v.get("short_name")),
+        customer_type=text(v.get("customer_type")), province=text(v.get("province")), city=text(v.get("city")),
+        district=text(v.get("district")), address=text(v.get("address")), contact_names=one("name"),
+        mobiles=one("mobile"), emails=one("email"), wechats=one("wechat"),
+    )  # fmt: skip
 
 
 def _in_file(plans: list[_Plan], key: Key, state: BulkState) -> None:

@@ -32,7 +32,6 @@ from pearl.customers.services.bulk import (
     CustomerRowIn,
     Lookups,
     Outcome,
-    Resolver,
     customer_bulk_upsert,
 )
 from pearl.customers.services.bulk_revert import customer_bulk_revert
@@ -253,14 +252,6 @@ def _prepared(rows: list[SheetRow], mapping: dict[int, str], headers: list[str],
     return _Batch(rows, data)
 
 
-def _resolver(key: str) -> Resolver | None:
-    """The duplicate matcher as a key (``ImportKey`` "matcher"): wired by the matcher's service.
-
-    Returns None for the identity and name keys, which the bulk upsert resolves itself.
-    """
-    return None
-
-
 def _ready(job: ImportJob, actor: User) -> None:
     validate_mapping(_mapping(job), custom_fields=custom_field_pairs(actor), column_count=len(job.headers))
 
@@ -302,7 +293,7 @@ def job_preview(*, actor: User, job_id: int, batch_size: int = BATCH_SIZE) -> Im
         for batch in _batches(sheet, job, batch_size):
             result = customer_bulk_upsert(
                 actor=actor, rows=batch.data, key=job.key, rule=job.rule, dry_run=True, state=state,
-                lookups=lookups, resolver=_resolver(job.key),
+                lookups=lookups,
             )  # fmt: skip
             total += len(batch.rows)
             for name, n in result.counts.items():
@@ -406,27 +397,27 @@ def job_run(*, job_id: int, batch_size: int = BATCH_SIZE, on_progress: Progress 
 def _run(job: ImportJob, actor: User, batch_size: int, on_progress: Progress | None) -> None:
     require_import(actor)
     state, lookups = BulkState(), Lookups.load(actor)
-    resolver = _resolver(job.key)
     with open_job_sheet(job, actor) as sheet:
         if job.total_rows is None:
             total = sum(1 for _row in sheet.rows())
             ImportJob.objects.filter(pk=job.pk).update(total_rows=total)
             job.total_rows = total
         if job.last_row:
-            # Resuming: replay the committed rows dry so duplicates of them are still recognised.
+            # Resuming: replay the committed rows dry so duplicates of them are still recognised,
+            # knowing which customers this job created (the matcher leaves those alone).
+            created = ImportedRecord.objects.filter(job=job, action=RecordAction.CREATED)
+            state.created.update(created.values_list("customer_id", flat=True))
             for batch in _batches(sheet, job, batch_size):
                 if batch.rows[0].number > job.last_row:
                     break
                 committed = [d for d in batch.data if d["row"] <= job.last_row]
                 customer_bulk_upsert(
                     actor=actor, rows=committed, key=job.key, rule=job.rule, dry_run=True, state=state, lookups=lookups,
-                    resolver=resolver,
                 )  # fmt: skip
         for batch in _batches(sheet, job, batch_size, after=job.last_row):
             with transaction.atomic():
                 result = customer_bulk_upsert(
                     actor=actor, rows=batch.data, key=job.key, rule=job.rule, state=state, lookups=lookups,
-                    resolver=resolver,
                 )  # fmt: skip
                 _commit_batch(job, batch, result)
             if on_progress is not None:

@@ -3,6 +3,7 @@ refusal of a confident duplicate on create unless confirmed."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -19,8 +20,8 @@ from pearl.dataquality import selectors
 from pearl.dataquality.models import MatchKey
 from pearl.dataquality.services.matchkeys import match_keys_rebuild
 
-XINHAI = {"name": "广州鑫海海鲜酒楼有限公司", "address": "广州市天河区天河路100号"}
-XINHAI_AGAIN = {"name": "鑫海酒楼", "city": "广州市", "address": "天河区天河路100号"}
+XINHAI: dict[str, Any] = {"name": "广州鑫海海鲜酒楼有限公司", "address": "广州市天河区天河路100号"}
+XINHAI_AGAIN: dict[str, Any] = {"name": "鑫海酒楼", "city": "广州市", "address": "天河区天河路100号"}
 
 
 def _keys(customer: Customer) -> set[str]:
@@ -138,3 +139,21 @@ def test_page_panel_and_confirmed_create(en: Any, org: Org) -> None:
     assert Customer.objects.count() == 1
     created = en.post(reverse("customers:customer_create"), {**form, "allow_duplicate": "1"})
     assert created.status_code == 302 and Customer.objects.count() == 2
+
+
+def test_import_on_the_matcher_updates_the_customer_it_recognises(org: Org) -> None:
+    from pearl.dataquality.services.imports import job_create, job_preview, job_run, job_start
+    from pearl.dataquality.tests.test_import_jobs import xlsx
+
+    existing = make_customer(org.owner, **XINHAI)
+    rows = [["鑫海酒楼", "广州市", "天河区天河路100号", "王五", "13700001111"],
+            ["深圳蓝湾贸易有限公司", "深圳市", "南山区科技路8号", "陈静", "13755556666"]]  # fmt: skip
+    data = xlsx(rows, headers=["客户名称", "城市", "地址", "联系人", "手机"], title=None)
+    job = job_create(actor=org.owner, file=io.BytesIO(data), filename="客户.xlsx", key="matcher")
+    preview = job_preview(actor=org.owner, job_id=job.pk).preview["counts"]
+    assert (preview["created"], preview["updated"]) == (1, 1)
+    job_start(actor=org.owner, job_id=job.pk)
+    job = job_run(job_id=job.pk)
+    assert job.counts == preview and Customer.objects.count() == 2
+    assert existing.contacts.filter(name="王五", mobile="13700001111").exists()
+    assert MatchKey.objects.filter(key="m:13755556666").exists()  # the new customer is keyed too
