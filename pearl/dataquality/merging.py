@@ -1,6 +1,6 @@
 """How the data-quality app's rows follow a customer merge (see ``pearl.core.merging``).
 
-Match keys are derived data: the merged-away customer's keys go, and the survivor's (and on unmerge
+Match keys and features are derived data: the merged-away customer's go, and the survivor's (and on unmerge
 the restored customers') are recomputed by the customer services' reindex, which refreshes every
 registered per-customer index through ``pearl.core.duplicates``.
 """
@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from pearl.core import merging
-from pearl.dataquality.models import MatchKey
+from pearl.dataquality.models import MatchKey, MatchRecord
 
 
 def _drop_keys(source_id: int, survivor_id: int) -> None:
     MatchKey.objects.filter(customer_id=source_id).delete()
+    MatchRecord.objects.filter(customer_id=source_id).delete()
 
 
 def _restore_nothing(source_id: int, survivor_id: int, record: Any) -> None:
@@ -24,7 +25,7 @@ def _restore_nothing(source_id: int, survivor_id: int, record: Any) -> None:
 merging.register(
     merging.MergeHook(
         name="dataquality.matchkey",
-        relations=(("dataquality.matchkey", "customer"),),
+        relations=(("dataquality.matchkey", "customer"), ("dataquality.matchrecord", "customer")),
         move=_drop_keys,
         restore=_restore_nothing,
         order=45,

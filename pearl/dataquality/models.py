@@ -216,3 +216,21 @@ class MatchKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class MatchRecord(models.Model):
+    """The matcher's features of a customer (parsed name, region, address, pinyin…), kept in step with
+    its match keys: the batch scan and the check while typing read them instead of parsing every
+    name and address again, which is most of a scan's work.
+
+    ``features`` is a list in the order of the matcher configuration's features; a row whose length
+    differs (the configuration changed) is recomputed by whoever reads it.
+    """
+
+    customer = models.OneToOneField(
+        "customers.Customer", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    features = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"match record of customer #{self.customer_id}"

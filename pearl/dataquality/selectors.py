@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -20,6 +21,7 @@ from pearl.customers.selectors import contact_list, customer_visible
 from pearl.dataquality.choices import ImportStatus
 from pearl.dataquality.matching import (
     MatchConfig,
+    Prepared,
     Record,
     chinese_config,
     compare_many,
@@ -27,6 +29,7 @@ from pearl.dataquality.matching import (
     prepare,
     with_thresholds,
 )
+from pearl.dataquality.matching.columns import Batch, from_features, unstored
 from pearl.dataquality.models import (
     DedupeSettings,
     DuplicatePair,
@@ -34,6 +37,7 @@ from pearl.dataquality.models import (
     ImportJob,
     ImportPreset,
     MatchKey,
+    MatchRecord,
     PairStatus,
 )
 
@@ -127,6 +131,37 @@ def match_records(customer_ids: Sequence[int]) -> list[Record]:
     return list(_records(customers, contacts, len(ids) or 1))
 
 
+FEATURE_CHUNK = 50_000
+
+
+def _features_of(customer_ids: Sequence[int], config: MatchConfig) -> dict[int, dict[str, Any]]:
+    """Matcher features of these customers: as kept (``MatchRecord``), computed for those without."""
+    out: dict[int, dict[str, Any]] = {}
+    for customer_id, values in MatchRecord.objects.filter(customer_id__in=customer_ids).values_list(
+        "customer_id", "features"
+    ):
+        found = unstored(str(customer_id), values, config)
+        if found is not None:
+            out[customer_id] = found
+    missing = [i for i in customer_ids if i not in out]
+    for record in match_records(missing) if missing else []:
+        out[int(record.id)] = config.featurize(record)
+    return out
+
+
+def match_batch(*, actor: User, config: MatchConfig) -> Batch:
+    """Every customer the actor may see, featurised, for the batch scan — read back from the kept
+    features in id order (a customer without them is featurised on the spot)."""
+    visible = customer_visible(actor=actor).order_by("pk").values_list("pk", flat=True)
+    parts: list[Batch] = []
+    last = 0
+    while ids := list(visible.filter(pk__gt=last)[:FEATURE_CHUNK]):
+        last = ids[-1]
+        features = _features_of(ids, config)
+        parts.append(from_features((features[i] for i in ids if i in features), config))
+    return Batch.concat(parts) if parts else from_features([], config)
+
+
 def dedupe_settings() -> DedupeSettings:
     """The settings row, or the defaults (unsaved) before anyone changed them."""
     return DedupeSettings.objects.filter(pk=1).first() or DedupeSettings(pk=1)
@@ -188,6 +223,23 @@ def _candidate_ids(keys: Iterable[str]) -> list[int]:
     return sorted(shared, key=lambda c: (-shared[c], -c))[:MAX_CANDIDATES]
 
 
+def customers_sharing_keys(*, actor: User, keys: Iterable[str]) -> list[int]:
+    """Customers the actor may see that hold any of ``keys`` (keys held by too many are skipped)."""
+    holders: dict[str, list[int]] = defaultdict(list)
+    ordered = sorted(set(keys))
+    for start in range(0, len(ordered), 500):
+        for key, customer_id in MatchKey.objects.filter(key__in=ordered[start : start + 500]).values_list(
+            "key", "customer_id"
+        ):
+            holders[key].append(customer_id)
+    ids = sorted({i for held in holders.values() if len(held) <= MAX_KEY_CUSTOMERS for i in held})
+    visible: list[int] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        visible += customer_visible(actor=actor).filter(pk__in=chunk).values_list("pk", flat=True)
+    return sorted(visible)
+
+
 def duplicate_check(*, actor: User, candidate: Candidate, exclude_id: int | None = None) -> Check:
     """Existing customers the candidate may duplicate (either band), best first, with the reasons.
 
@@ -200,7 +252,8 @@ def duplicate_check(*, actor: User, candidate: Candidate, exclude_id: int | None
     ids = [i for i in _candidate_ids(query.keys) if i != exclude_id]
     if not ids:
         return Check(seconds=time.perf_counter() - started)
-    others = [prepare(record, config) for record in match_records(ids)]
+    features = _features_of(ids, config)
+    others = [Prepared(str(i), features[i], frozenset()) for i in ids if i in features]
     matches = sorted(
         (m for m in compare_many(query, others, config) if m.band is not None), key=lambda m: (-m.score, int(m.right))
     )[:MAX_HITS]

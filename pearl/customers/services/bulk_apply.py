@@ -23,7 +23,7 @@ from pearl.customers.models import Contact, Customer, Identity
 from pearl.customers.services.bulk_rows import CleanRow, Lookups, tag_key
 from pearl.customers.services.contacts import CONTACT_FIELDS
 from pearl.customers.services.customers import FIELDS, status_error
-from pearl.customers.services.index import reindex, sync_identities
+from pearl.customers.services.index import MATCHED_CONTACT_FIELDS, refresh_after_update, sync_identities
 
 _ALWAYS_SET = {"kind", "status"}  # never empty, so "fill empty" never changes them
 _CONTACT_KEYS = ("name", "mobile", "email", "wechat", "position")
@@ -158,8 +158,9 @@ def apply_update(
     if new_external:
         Identity.objects.create(kind=IdentityKind.EXTERNAL, value=new_external, customer=customer)
         plan.before["external"].append(new_external)
-    if {"name", "short_name"} & set(values) or contact_values.keys() & {"name", "mobile"} or new_contact:
-        reindex(customer)
+    refresh_after_update(
+        customer, set(values), bool(contact_values.keys() & MATCHED_CONTACT_FIELDS) or bool(new_contact)
+    )
     changes = diff(before, customer_state(customer))
     record_change(actor=actor, action=ChangeAction.UPDATE, instance=customer, changes=changes)
     emit("customer.updated", customer_id=customer.pk, actor_id=actor.pk, fields=sorted(changes))

@@ -27,7 +27,7 @@ from pearl.customers.choices import (
 from pearl.customers.customfields import clean_custom_fields
 from pearl.customers.models import CUSTOMER_FIELDS, ChoiceOption, Customer, Tag
 from pearl.customers.services.contacts import CONTACT_FIELDS, contact_create_in
-from pearl.customers.services.index import reindex, sync_identities
+from pearl.customers.services.index import refresh_after_update, reindex, sync_identities
 
 FIELDS = [*CUSTOMER_FIELDS, "custom_fields"]
 TEXT_LIMITS = {"name": 200, "short_name": 100, "province": 32, "city": 32, "district": 32, "address": 200}
@@ -321,8 +321,7 @@ def customer_update(
         return customer
     customer.version += 1
     _save_guarding_name(customer)
-    if {"name", "short_name"} & set(changes):
-        reindex(customer)
+    refresh_after_update(customer, set(changes))
     record_change(actor=actor, action=ChangeAction.UPDATE, instance=customer, changes=changes)
     emit("customer.updated", customer_id=customer.pk, actor_id=actor.pk, fields=sorted(changes))
     return customer

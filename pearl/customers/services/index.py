@@ -12,6 +12,10 @@ from pearl.customers.models import Contact, Customer, CustomerSearchToken, Ident
 from pearl.customers.search import customer_document
 
 _CONTACT_KINDS = (IdentityKind.MOBILE, IdentityKind.EMAIL, IdentityKind.WECHAT)
+# What the duplicate matcher reads besides the names (which reindex covers): a change to one of
+# these refreshes its keys and features.
+MATCHED_FIELDS = frozenset({"kind", "customer_type", "province", "city", "district", "address"})
+MATCHED_CONTACT_FIELDS = frozenset({"name", "mobile", "email", "wechat"})
 
 
 def contact_identities(contact: Contact) -> list[tuple[str, str]]:
@@ -93,3 +97,12 @@ def reindex(customer: Customer) -> None:
         [CustomerSearchToken(token=t, customer=customer) for t in sorted(tokens - current)]
     )
     duplicates.refresh([customer.pk])
+
+
+def refresh_after_update(customer: Customer, changed: set[str], contact_changed: bool = False) -> None:
+    """The derived lookups an update touched: the search index for names (and contacts), the
+    matcher's keys and features for what else it reads."""
+    if {"name", "short_name"} & changed or contact_changed:
+        reindex(customer)
+    elif MATCHED_FIELDS & changed:
+        duplicates.refresh([customer.pk])

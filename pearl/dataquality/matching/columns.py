@@ -10,7 +10,7 @@ keys (the tests compare the two).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING, Any
@@ -137,13 +137,33 @@ def factorize(values: ObjectArray) -> tuple[IntArray, ObjectArray]:
 
 def one_by_one(records: Iterable[Any], config: MatchConfig) -> Batch:
     """The batch of a configuration without ``featurize_batch``: ``featurize`` record by record."""
+    return from_features((config.featurize(record) for record in records), config)
+
+
+def stored(features: Mapping[str, Any], config: MatchConfig) -> list[Any]:
+    """A record's features as kept in the database: values in the order of ``config.features``."""
+    return [list(features.get(name) or ()) if kind == "many" else (features.get(name) or "")
+            for name, kind in config.features.items()]  # fmt: skip
+
+
+def unstored(record_id: str, values: Sequence[Any], config: MatchConfig) -> dict[str, Any] | None:
+    """The features ``stored`` kept (None when they were kept for another configuration)."""
+    if len(values) != len(config.features):
+        return None
+    out: dict[str, Any] = {"id": record_id}
+    for (name, kind), value in zip(config.features.items(), values, strict=True):
+        out[name] = tuple(value) if kind == "many" else value
+    return out
+
+
+def from_features(many_features: Iterable[dict[str, Any]], config: MatchConfig) -> Batch:
+    """The batch of records whose features are known (computed, or read back from the database)."""
     columns: dict[str, list[Any]] = {name: [] for name in config.features}
     appenders = [(name, columns[name].append) for name in config.features]
     ids: list[str] = []
     key_rows: list[int] = []
     key_values: list[str] = []
-    for row, record in enumerate(records):
-        features = config.featurize(record)
+    for row, features in enumerate(many_features):
         ids.append(str(features.get("id", "")))
         for name, append in appenders:
             append(features.get(name))

@@ -183,7 +183,15 @@ def scan(records: Iterable[Any], config: MatchConfig, *, max_block: int = MAX_BL
     slices of the candidate pairs; blocking runs in this process.
     """
     started = time.perf_counter()
-    batch = featurize_all(records, config, workers=workers)
+    return scan_batch(featurize_all(records, config, workers=workers), config, max_block=max_block, workers=workers,
+                      started=started)  # fmt: skip
+
+
+def scan_batch(
+    batch: Batch, config: MatchConfig, *, max_block: int = MAX_BLOCK, workers: int = 1, started: float | None = None
+) -> ScanResult:
+    """``scan`` of records already featurised (e.g. features kept in the database: ``columns.from_features``)."""
+    started = time.perf_counter() if started is None else started
     table, ids = FeatureTable.from_columns(batch.columns, config.features), batch.ids
     encode(table, config, workers=workers)
     prepared = time.perf_counter()

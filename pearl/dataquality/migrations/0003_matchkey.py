@@ -4,16 +4,6 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def key_existing_customers(apps, schema_editor):
-    # The current matcher, not a historical model: keys are derived data, computed by the one
-    # function that also keeps them in step afterwards. Nothing to do on an empty database.
-    if not apps.get_model("customers", "Customer").objects.exists():
-        return
-    from pearl.dataquality.services.matchkeys import match_keys_rebuild
-
-    match_keys_rebuild(workers=2)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -33,5 +23,4 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['customer', 'key'], name='matchkey_customer_idx')],
             },
         ),
-        migrations.RunPython(key_existing_customers, migrations.RunPython.noop),
     ]

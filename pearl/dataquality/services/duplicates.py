@@ -27,7 +27,8 @@ from pearl.core.permissions import require
 from pearl.customers.models import Customer
 from pearl.customers.services import customer_merge
 from pearl.dataquality import selectors
-from pearl.dataquality.matching import Match, Reason, evidence, scan
+from pearl.dataquality.matching import Match, Reason, evidence
+from pearl.dataquality.matching.scan import scan_batch
 from pearl.dataquality.models import DedupeSettings, DuplicatePair, PairStatus
 
 log = logging.getLogger(__name__)
@@ -116,13 +117,17 @@ def _prune(actor: User, found: dict[tuple[int, int], Match]) -> int:
     return gone + len(stale)
 
 
-def duplicates_scan(*, actor: User) -> ScanSummary:
-    """Scan the actor's customers for duplicates and refresh the review queue (auto-merge if enabled)."""
+def duplicates_scan(*, actor: User, workers: int = 1) -> ScanSummary:
+    """Scan the actor's customers for duplicates and refresh the review queue (auto-merge if enabled).
+
+    The customers' kept features are read back (no parsing of names and addresses); ``workers``
+    processes score the candidate pairs (the command uses two; the in-server task one).
+    """
     if actor is None or not actor.is_authenticated or not actor.is_active:
         raise PermissionDenied(_("Log in to scan for duplicates."))
     started = time.perf_counter()
     config = selectors.match_config()
-    result = scan(selectors.customer_match_records(actor=actor), config)
+    result = scan_batch(selectors.match_batch(actor=actor, config=config), config, workers=workers)
     found: dict[tuple[int, int], Match] = {}
     for match in result:
         found[_ordered(match)] = match

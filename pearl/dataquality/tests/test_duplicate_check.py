@@ -17,7 +17,7 @@ from pearl.customers.models import Customer
 from pearl.customers.services import contact_create, customer_delete, customer_merge, customer_unmerge, customer_update
 from pearl.customers.tests.factories import make_customer, make_dupe
 from pearl.dataquality import selectors
-from pearl.dataquality.models import MatchKey
+from pearl.dataquality.models import MatchKey, MatchRecord
 from pearl.dataquality.services.matchkeys import match_keys_rebuild
 
 XINHAI: dict[str, Any] = {"name": "广州鑫海海鲜酒楼有限公司", "address": "广州市天河区天河路100号"}
@@ -51,9 +51,12 @@ def test_rebuild_gives_the_keys_the_services_kept(org: Org) -> None:
         org.teammate, name="深圳金湾贸易有限公司", city="深圳市", contacts=[{"name": "陈静", "email": "c@x.cn"}]
     )
     kept = _all_keys()
+    features = dict(MatchRecord.objects.values_list("customer_id", "features"))
     MatchKey.objects.all().delete()
+    MatchRecord.objects.all().delete()
     assert match_keys_rebuild(workers=1) == len(kept)
     assert _all_keys() == kept
+    assert dict(MatchRecord.objects.values_list("customer_id", "features")) == features
 
 
 def test_check_finds_the_existing_customer_with_reasons_and_keeps_traps_apart(org: Org) -> None:
@@ -157,3 +160,50 @@ def test_import_on_the_matcher_updates_the_customer_it_recognises(org: Org) -> N
     assert job.counts == preview and Customer.objects.count() == 2
     assert existing.contacts.filter(name="王五", mobile="13700001111").exists()
     assert MatchKey.objects.filter(key="m:13755556666").exists()  # the new customer is keyed too
+
+
+def test_features_are_kept_and_the_scan_reads_them(org: Org) -> None:
+    from pearl.dataquality.matching import chinese_config, prepare, scan
+    from pearl.dataquality.matching.columns import stored
+    from pearl.dataquality.services.duplicates import duplicates_scan
+
+    config = chinese_config()
+    a = make_customer(org.owner, **XINHAI, contacts=[{"name": "张伟", "mobile": "13800138000"}])
+    make_dupe(org.owner, **XINHAI_AGAIN, contacts=[{"name": "张伟"}])
+    make_dupe(org.owner, name="金湾贸易有限公司", city="深圳市", address="南山区科技路8号")
+    make_dupe(org.owner, name="金湾贸易", city="深圳市", address="南山区科技路8号")
+    kept = MatchRecord.objects.get(customer=a).features
+    assert kept == stored(prepare(selectors.match_records([a.pk])[0], config).features, config)
+    # The scan of the kept features finds what a scan that parses every record again finds.
+    parsed = scan(selectors.customer_match_records(actor=org.owner), config)
+    fresh = {(*sorted((int(m.left), int(m.right))), m.score, m.band) for m in parsed}
+    summary = duplicates_scan(actor=org.owner)
+    found = {(p.left_id, p.right_id, p.score, p.band) for p in selectors.pair_list(actor=org.owner)}
+    assert summary.pairs == len(fresh) == 2 and found == fresh
+    # A customer whose kept features are missing (or were kept for another configuration) still counts.
+    MatchRecord.objects.filter(customer=a).update(features=["stale"])
+    assert duplicates_scan(actor=org.owner).pairs == 2
+    MatchRecord.objects.filter(customer=a).delete()
+    assert duplicates_scan(actor=org.owner).pairs == 2
+    hits = selectors.duplicate_check(actor=org.owner, candidate=Candidate(**XINHAI_AGAIN)).hits
+    assert a.pk in {h.customer_id for h in hits}
+
+
+def test_reindex_command_and_against_db_reads_the_keys(org: Org, tmp_path: Any) -> None:
+    from django.core.management import call_command
+
+    from pearl.dataquality.tests.test_import_jobs import xlsx
+
+    existing = make_customer(org.owner, **XINHAI, contacts=[{"name": "张伟", "mobile": "13800138000"}])
+    MatchKey.objects.all().delete()
+    MatchRecord.objects.all().delete()
+    out = io.StringIO()
+    call_command("dedupe", "--reindex", stdout=out)
+    assert MatchKey.objects.filter(customer=existing).exists() and MatchRecord.objects.filter(customer=existing)
+    path = tmp_path / "rows.xlsx"
+    row = ["7", "鑫海酒楼", "广州市", "天河区天河路100号"]
+    path.write_bytes(xlsx([row], headers=["编号", "客户名称", "城市", "地址"], title=None))
+    pairs = io.StringIO()
+    call_command("dedupe", str(path), "--against-db", "--user", "owner", stdout=pairs, stderr=io.StringIO())
+    lines = pairs.getvalue().splitlines()
+    assert lines[0] == "left_id,right_id,score,band,reasons" and lines[1].startswith(f"7,{existing.pk},")

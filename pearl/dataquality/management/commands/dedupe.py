@@ -3,6 +3,7 @@
     pearl dedupe customers.xlsx --out pairs.csv           # pairs within the file
     pearl dedupe customers.xlsx --against-db --user wang  # file rows × existing customers wang may see
     pearl dedupe --db --user wang                         # scan the base, refresh the review queue
+    pearl dedupe --reindex                                # recompute the kept match keys and features
 
 The file is read by the import's reader and automatic column mapping; the CSV has one line per pair
 in either band: ``left_id,right_id,score,band,reasons``.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +29,7 @@ from pearl.dataquality.mapping import auto_map, normalize_header, validate_mappi
 from pearl.dataquality.matching import MatchConfig, Record, prepare, scan, with_thresholds
 from pearl.dataquality.reader import open_sheet
 from pearl.dataquality.services import duplicates
+from pearl.dataquality.services.matchkeys import match_keys_rebuild
 
 _SPLIT = re.compile(r"[,，;；/、]+")  # not spaces: "138 0013 8000" is one number
 _PERSON_WORDS = ("个人", "自然人", "individual", "person", "personal")
@@ -69,12 +72,24 @@ class Command(BaseCommand):
         parser.add_argument("--out", help="CSV file to write (default: standard output)")
         parser.add_argument("--against-db", action="store_true", help="match the file's rows against customers")
         parser.add_argument("--db", action="store_true", help="scan all customers and refresh the review queue")
+        parser.add_argument(
+            "--reindex", action="store_true",
+            help="recompute every customer's match keys and features (after writes that bypassed Pearl)",
+        )
         parser.add_argument("--sheet", help="sheet name (default: the first sheet with data)")
         parser.add_argument("--duplicate", type=float, help="score from which a pair is a duplicate")
         parser.add_argument("--possible", type=float, help="score from which a pair is a possible duplicate")
         parser.add_argument("--user", help="act as this user (default: the first administrator)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["reindex"]:
+            if options["file"] or options["db"]:
+                raise CommandError(_("--reindex runs on its own."))
+            started = time.monotonic()
+            keys = match_keys_rebuild(progress=lambda done: self.stdout.write(f"  {done:,}"))
+            self.stdout.write(_("Duplicate-check keys: %(keys)s in %(seconds).0f s.")
+                              % {"keys": f"{keys:,}", "seconds": time.monotonic() - started})
+            return
         if options["db"]:
             if options["file"]:
                 raise CommandError(_("Give either a file or --db, not both."))
@@ -174,16 +189,14 @@ class Command(BaseCommand):
             yield match.left, match.right, match
 
     def _against_db(self, records: list[Record], config: MatchConfig, actor: User) -> Iterator[tuple[str, str, Any]]:
-        """File rows × the customers sharing a blocking key with one of them; never file × file or db × db."""
+        """File rows × the customers sharing a blocking key with one of them (read from the kept match
+        keys); never file × file or db × db."""
         tagged = [_tag(r, FILE) for r in records]
         keys: set[str] = set()
         for record in tagged:
             keys.update(prepare(record, config).keys)
-        candidates = [
-            _tag(c, DB)
-            for c in selectors.customer_match_records(actor=actor)
-            if keys.intersection(prepare(c, config).keys)
-        ]
+        ids = selectors.customers_sharing_keys(actor=actor, keys=keys)
+        candidates = [_tag(c, DB) for c in selectors.match_records(ids)]
         if not candidates:
             return
         for match in scan([*tagged, *candidates], config):
@@ -195,7 +208,7 @@ class Command(BaseCommand):
 
     def _scan_db(self, actor: User) -> None:
         try:
-            summary = duplicates.duplicates_scan(actor=actor)
+            summary = duplicates.duplicates_scan(actor=actor, workers=2)
         except ApplicationError as exc:
             raise CommandError(str(exc.message)) from exc
         self.stdout.write(
