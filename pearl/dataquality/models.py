@@ -223,14 +223,14 @@ class MatchRecord(models.Model):
     its match keys: the batch scan and the check while typing read them instead of parsing every
     name and address again, which is most of a scan's work.
 
-    ``features`` is a list in the order of the matcher configuration's features; a row whose length
-    differs (the configuration changed) is recomputed by whoever reads it.
+    ``features`` is one string, the configuration's features in order (``matching.columns.stored``);
+    a row with another number of fields (the configuration changed) is recomputed by whoever reads it.
     """
 
     customer = models.OneToOneField(
         "customers.Customer", primary_key=True, on_delete=models.CASCADE, related_name="+"
     )
-    features = models.JSONField()
+    features = models.TextField()
 
     def __str__(self) -> str:
         return f"match record of customer #{self.customer_id}"

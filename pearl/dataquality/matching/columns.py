@@ -140,19 +140,32 @@ def one_by_one(records: Iterable[Any], config: MatchConfig) -> Batch:
     return from_features((config.featurize(record) for record in records), config)
 
 
-def stored(features: Mapping[str, Any], config: MatchConfig) -> list[Any]:
-    """A record's features as kept in the database: values in the order of ``config.features``."""
-    return [list(features.get(name) or ()) if kind == "many" else (features.get(name) or "")
-            for name, kind in config.features.items()]  # fmt: skip
+FIELD_SEP, ITEM_SEP = "\x1f", "\x1e"  # ASCII unit / record separators: never part of normalised text
 
 
-def unstored(record_id: str, values: Sequence[Any], config: MatchConfig) -> dict[str, Any] | None:
+def _clean(value: Any) -> str:
+    return str(value or "").replace(FIELD_SEP, " ").replace(ITEM_SEP, " ")
+
+
+def stored(features: Mapping[str, Any], config: MatchConfig) -> str:
+    """A record's features as kept in the database: one string, fields in the order of
+    ``config.features`` (a "many" field's values joined) — read back with a split, several times
+    faster than JSON for a million rows."""
+    fields = []
+    for name, kind in config.features.items():
+        value = features.get(name)
+        fields.append(ITEM_SEP.join(_clean(v) for v in value or () if v) if kind == "many" else _clean(value))
+    return FIELD_SEP.join(fields)
+
+
+def unstored(record_id: str, text: str, config: MatchConfig) -> dict[str, Any] | None:
     """The features ``stored`` kept (None when they were kept for another configuration)."""
+    values = text.split(FIELD_SEP)
     if len(values) != len(config.features):
         return None
     out: dict[str, Any] = {"id": record_id}
     for (name, kind), value in zip(config.features.items(), values, strict=True):
-        out[name] = tuple(value) if kind == "many" else value
+        out[name] = (tuple(value.split(ITEM_SEP)) if value else ()) if kind == "many" else value
     return out
 
 

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
             name='MatchRecord',
             fields=[
                 ('customer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='customers.customer')),
-                ('features', models.JSONField()),
+                ('features', models.TextField()),
             ],
         ),
         migrations.RunPython(key_existing_customers, migrations.RunPython.noop),
