@@ -10,8 +10,7 @@ whole base is done at once by ``match_keys_rebuild`` (after a bulk load, or ``pe
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from pearl.dataquality import selectors
-from pearl.dataquality.matching import MatchConfig, Prepared, Record, chinese_config, prepare
+from pearl.dataquality.matching import MatchConfig, chinese_config
 from pearl.dataquality.matching.columns import Batch, stored
 from pearl.dataquality.matching.scan import featurize_all
 from pearl.dataquality.models import MatchKey, MatchRecord
@@ -28,30 +27,30 @@ CHUNK = 500
 REBUILD_CHUNK = 100_000
 
 
-def _prepared(records: Iterable[Record]) -> list[Prepared]:
-    config = chinese_config()  # keys and features do not depend on the configured thresholds
-    return [prepare(record, config) for record in records]
-
-
 def match_keys_refresh(customer_ids: Sequence[int]) -> None:
-    """Make the stored keys and features of these customers what the matcher computes now."""
-    config = chinese_config()
+    """Make the stored keys and features of these customers what the matcher computes now.
+
+    Their rows are replaced, not diffed: a batch of new customers (an import) is then two raw
+    inserts, and one edited customer four small statements.
+    """
+    config = chinese_config()  # keys and features do not depend on the configured thresholds
     ids = sorted({int(i) for i in customer_ids})
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        prepared = _prepared(selectors.match_records(chunk))
-        desired = {(key, int(p.id)) for p in prepared for key in p.keys}
-        current = set(MatchKey.objects.filter(customer_id__in=chunk).values_list("key", "customer_id"))
-        gone: dict[int, list[str]] = defaultdict(list)
-        for key, customer_id in current - desired:
-            gone[customer_id].append(key)
-        for customer_id, keys in gone.items():
-            MatchKey.objects.filter(customer_id=customer_id, key__in=keys).delete()
-        MatchKey.objects.bulk_create([MatchKey(key=k, customer_id=c) for k, c in sorted(desired - current)])
+        records = selectors.match_records(chunk)
+        MatchKey.objects.filter(customer_id__in=chunk).delete()
         MatchRecord.objects.filter(customer_id__in=chunk).delete()
-        MatchRecord.objects.bulk_create(
-            [MatchRecord(customer_id=int(p.id), features=stored(p.features, config)) for p in prepared]
-        )
+        if records:
+            _write(featurize_all(records, config), config)
+
+
+def _write(batch: Batch, config: MatchConfig) -> int:
+    """Insert the keys and features of a featurised batch; returns the number of keys."""
+    ids = [int(i) for i in batch.ids]
+    rows = sorted({(str(k), ids[int(r)]) for r, k in zip(batch.key_rows, batch.key_values, strict=True)})
+    _insert(MatchKey._meta.db_table, ("key", "customer_id"), rows)
+    _insert(MatchRecord._meta.db_table, ("customer_id", "features"), _stored_rows(batch, ids, config))
+    return len(rows)
 
 
 def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
@@ -108,12 +107,7 @@ def match_keys_rebuild(*, workers: int = 2, progress: Callable[[int], None] | No
             for model in (MatchKey, MatchRecord):
                 cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
         while chunk := list(islice(records, REBUILD_CHUNK)):
-            batch = featurize_all(chunk, config, workers=workers)
-            ids = [int(i) for i in batch.ids]
-            rows = sorted({(str(k), ids[int(r)]) for r, k in zip(batch.key_rows, batch.key_values, strict=True)})
-            _insert(MatchKey._meta.db_table, ("key", "customer_id"), rows)
-            _insert(MatchRecord._meta.db_table, ("customer_id", "features"), _stored_rows(batch, ids, config))
-            written += len(rows)
+            written += _write(featurize_all(chunk, config, workers=workers), config)
             done += len(chunk)
             if progress is not None:
                 progress(done)
