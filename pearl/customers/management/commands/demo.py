@@ -75,6 +75,7 @@ class Command(BaseCommand):
             )
             # The loader writes customers in bulk, past the services: key them for the duplicate
             # check in one pass (column-wise, in two processes).
+            self.stdout.write(_("Building the duplicate-check keys…"))
             started = time.monotonic()
             keys = match_keys_rebuild(progress=lambda done: progress(done, count))
             self.stdout.write(
