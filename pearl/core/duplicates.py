@@ -14,7 +14,7 @@ With nothing registered (an app list without the matcher) both do nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,28 @@ class Candidate:
     mobiles: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
     wechats: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, customer: Mapping[str, Any], contacts: Iterable[Mapping[str, Any]] = ()) -> Candidate:
+        """From a customer's values and its contacts' (as services, forms and the API hold them):
+        choice options by their label, ``kind`` by its value, blanks dropped."""
+
+        def text(value: Any) -> str:
+            return str(getattr(value, "label", value) or "").strip()
+
+        people = list(contacts)
+
+        def many(key: str) -> tuple[str, ...]:
+            return tuple(v for v in (text(c.get(key)) for c in people) if v)
+
+        kind = customer.get("kind") or "company"
+        return cls(
+            kind=str(getattr(kind, "value", kind)), name=text(customer.get("name")),
+            short_name=text(customer.get("short_name")), customer_type=text(customer.get("customer_type")),
+            province=text(customer.get("province")), city=text(customer.get("city")),
+            district=text(customer.get("district")), address=text(customer.get("address")),
+            contact_names=many("name"), mobiles=many("mobile"), emails=many("email"), wechats=many("wechat"),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

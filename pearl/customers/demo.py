@@ -33,6 +33,7 @@ from pearl.accounts.models import Role, Team, User
 from pearl.accounts.services import team_create, user_create
 from pearl.core import context
 from pearl.core.models import ChangeAction, ChangeLog
+from pearl.core.rows import insert_rows
 from pearl.core.text import normalize_company_name
 from pearl.customers.choices import (
     ChoiceList,
@@ -441,7 +442,7 @@ HISTORY_COLUMNS = ("occurred_at", "actor_id", "actor_label", "channel", "request
 
 
 class _Writer:
-    """Appends rows with the fastest plain path of the backend (COPY or executemany)."""
+    """Appends each batch's rows with ``pearl.core.rows.insert_rows`` (COPY or executemany)."""
 
     def __init__(self) -> None:
         self.tables: list[tuple[type[Model], list[str]]] = [
@@ -455,28 +456,8 @@ class _Writer:
 
     def write(self, batch: _Batch) -> None:
         rows = [batch.customers, batch.tag_links, batch.contacts, batch.identities, batch.tokens, batch.history]
-        connection.ensure_connection()
-        raw = connection.connection
-        assert raw is not None
-        cursor = raw.cursor()
-        try:
-            for (model, columns), data in zip(self.tables, rows, strict=True):
-                if data:
-                    self._insert(cursor, model._meta.db_table, columns, data)
-        finally:
-            cursor.close()
-
-    @staticmethod
-    def _insert(cursor: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-        quote = connection.ops.quote_name
-        names = ", ".join(quote(c) for c in columns)
-        if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join("?" for _c in columns)
-            cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})", rows)
+        for (model, columns), data in zip(self.tables, rows, strict=True):
+            insert_rows(model._meta.db_table, columns, data)
 
     @contextmanager
     def without_secondary_indexes(self) -> Iterator[None]:

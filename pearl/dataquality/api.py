@@ -139,16 +139,9 @@ def check_duplicates(request: HttpRequest, payload: DuplicateCheckIn) -> dict[st
     The same matcher that refuses a duplicate create and fills the review queue; it reads the
     indexed match keys, so it answers in milliseconds at a million customers. Nothing is written.
     """
-    contacts = payload.contacts
-    candidate = Candidate(
-        kind=payload.kind, name=payload.name.strip(), short_name=payload.short_name.strip(),
-        customer_type=payload.customer_type.strip(), province=payload.province.strip(), city=payload.city.strip(),
-        district=payload.district.strip(), address=payload.address.strip(),
-        contact_names=tuple(c.name.strip() for c in contacts if c.name.strip()),
-        mobiles=tuple(c.mobile.strip() for c in contacts if c.mobile.strip()),
-        emails=tuple(c.email.strip() for c in contacts if c.email.strip()),
-        wechats=tuple(c.wechat.strip() for c in contacts if c.wechat.strip()),
-    )  # fmt: skip
+    data = payload.model_dump()
+    contacts = data.pop("contacts")
+    candidate = Candidate.of(data, contacts)
     check = selectors.duplicate_check(actor=api_actor(request), candidate=candidate, exclude_id=payload.exclude)
     items = [
         {"customer": h.customer_id if h.visible else None, "name": h.name, "score": h.score, "band": h.band,

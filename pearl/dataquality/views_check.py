@@ -25,20 +25,17 @@ def _text(request: HttpRequest, name: str) -> str:
     return (request.POST.get(name) or "").strip()[:MAX_TEXT]
 
 
+CUSTOMER_FIELDS = ("kind", "name", "short_name", "province", "city", "district", "address")
+CONTACT_FIELDS = ("name", "mobile", "email", "wechat")
+
+
 def _candidate(request: HttpRequest) -> Candidate:
     """The customer form's fields (and its contact rows, ``contact-N-…``) as the matcher's input."""
     rows = [r for r in request.POST.getlist("contact_rows")[:MAX_ROWS] if r.isascii() and r.isdigit()]
-
-    def column(field: str) -> tuple[str, ...]:
-        return tuple(v for v in (_text(request, f"contact-{r}-{field}") for r in rows) if v)
-
-    kind = "individual" if _text(request, "kind") == "individual" else "company"
-    return Candidate(
-        kind=kind, name=_text(request, "name"), short_name=_text(request, "short_name"),
-        province=_text(request, "province"), city=_text(request, "city"), district=_text(request, "district"),
-        address=_text(request, "address"), contact_names=column("name"), mobiles=column("mobile"),
-        emails=column("email"), wechats=column("wechat"),
-    )  # fmt: skip
+    customer = {field: _text(request, field) for field in CUSTOMER_FIELDS}
+    customer["kind"] = "individual" if customer["kind"] == "individual" else "company"
+    contacts = [{field: _text(request, f"contact-{r}-{field}") for field in CONTACT_FIELDS} for r in rows]
+    return Candidate.of(customer, contacts)
 
 
 @page

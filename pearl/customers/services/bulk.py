@@ -271,7 +271,8 @@ def _match_by_matcher(actor: User, live: list[_Plan], state: BulkState) -> None:
     """Rows nothing found yet: the existing customer the matcher is confident about, if any."""
     for plan in live:
         if plan.target is None:
-            hits = duplicates.find(actor, _candidate(plan.clean)).duplicates
+            row = duplicates.Candidate.of({**plan.clean.customer, "kind": plan.clean.kind}, [plan.clean.contact])
+            hits = duplicates.find(actor, row).duplicates
             found = [h for h in hits if h.customer_id not in state.created]
             if found:
                 plan.target = found[0].customer_id
@@ -279,24 +280,6 @@ def _match_by_matcher(actor: User, live: list[_Plan], state: BulkState) -> None:
                     _("Recognised as existing customer #%(id)s by the duplicate matcher (score %(score).1f).")
                     % {"id": found[0].customer_id, "score": found[0].score}
                 )
-
-
-def _candidate(clean: CleanRow) -> duplicates.Candidate:
-    """A row as the duplicate matcher reads it."""
-    v, c = clean.customer, clean.contact
-
-    def text(value: Any) -> str:
-        return str(getattr(value, "label", value) or "").strip()
-
-    def one(key: str) -> tuple[str, ...]:
-        return (text(c.get(key)),) if text(c.get(key)) else ()
-
-    return duplicates.Candidate(
-        kind=clean.kind, name=text(v.get("name")), short_name=text(v.get("short_name")),
-        customer_type=text(v.get("customer_type")), province=text(v.get("province")), city=text(v.get("city")),
-        district=text(v.get("district")), address=text(v.get("address")), contact_names=one("name"),
-        mobiles=one("mobile"), emails=one("email"), wechats=one("wechat"),
-    )  # fmt: skip
 
 
 def _in_file(plans: list[_Plan], key: Key, state: BulkState) -> None:

@@ -11,7 +11,6 @@ inserts meanwhile), from the sequence on PostgreSQL.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -23,6 +22,7 @@ from pearl.core import context, duplicates
 from pearl.core.changes import created
 from pearl.core.events import emit
 from pearl.core.models import ChangeAction, ChangeLog
+from pearl.core.rows import insert_rows
 from pearl.core.text import normalize_company_name
 from pearl.customers.choices import CustomerKind, CustomerStatus, IdentityKind
 from pearl.customers.models import Contact, Customer, CustomerSearchToken, Identity
@@ -68,17 +68,6 @@ def _allocate(model: type[models.Model], count: int) -> list[int]:
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
         start = int(cursor.fetchone()[0]) + 1
     return list(range(start, start + count))
-
-
-def insert_rows(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(table), ", ".join(quote(c) for c in columns), ", ".join(["%s"] * len(columns))
-    )
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
 
 
 def write_creates(actor: User, lookups: Lookups, rows: list[CleanRow]) -> list[tuple[int, int]]:

@@ -232,25 +232,6 @@ def _save_guarding_name(customer: Customer) -> None:
         raise
 
 
-def _candidate(values: dict[str, Any], contacts: list[dict[str, Any]]) -> duplicates.Candidate:
-    """The new customer as the duplicate matcher reads it."""
-
-    def text(value: Any) -> str:
-        return str(getattr(value, "label", value) or "").strip()
-
-    def many(key: str) -> tuple[str, ...]:
-        return tuple(text(c.get(key)) for c in contacts if text(c.get(key)))
-
-    kind = values.get("kind") or CustomerKind.COMPANY
-    return duplicates.Candidate(
-        kind=str(getattr(kind, "value", kind)), name=text(values.get("name")),
-        short_name=text(values.get("short_name")), customer_type=text(values.get("customer_type")),
-        province=text(values.get("province")), city=text(values.get("city")), district=text(values.get("district")),
-        address=text(values.get("address")), contact_names=many("name"), mobiles=many("mobile"),
-        emails=many("email"), wechats=many("wechat"),
-    )  # fmt: skip
-
-
 @transaction.atomic
 def customer_create(
     *, actor: User, data: dict[str, Any], contacts: list[dict[str, Any]] | None = None, allow_duplicate: bool = False
@@ -264,7 +245,7 @@ def customer_create(
     require(actor, "create")
     values = _clean(actor, data, None)
     if not allow_duplicate:
-        duplicates.refuse_duplicates(actor, _candidate(values, contacts or []))
+        duplicates.refuse_duplicates(actor, duplicates.Candidate.of(values, contacts or []))
     customer = Customer()
     _apply(customer, values)
     _save_guarding_name(customer)

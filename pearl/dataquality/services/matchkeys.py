@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
-from typing import Any
 
 from django.db import connection, transaction
 
+from pearl.core.rows import insert_rows
 from pearl.dataquality import selectors
 from pearl.dataquality.matching import MatchConfig, chinese_config
 from pearl.dataquality.matching.columns import Batch, stored
@@ -48,23 +48,9 @@ def _write(batch: Batch, config: MatchConfig) -> int:
     """Insert the keys and features of a featurised batch; returns the number of keys."""
     ids = [int(i) for i in batch.ids]
     rows = sorted({(str(k), ids[int(r)]) for r, k in zip(batch.key_rows, batch.key_values, strict=True)})
-    _insert(MatchKey._meta.db_table, ("key", "customer_id"), rows)
-    _insert(MatchRecord._meta.db_table, ("customer_id", "features"), _stored_rows(batch, ids, config))
+    insert_rows(MatchKey._meta.db_table, ("key", "customer_id"), rows)
+    insert_rows(MatchRecord._meta.db_table, ("customer_id", "features"), _stored_rows(batch, ids, config))
     return len(rows)
-
-
-def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    quoted = connection.ops.quote_name(table)
-    names = ", ".join(columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            raw = cursor.cursor  # psycopg's own cursor: COPY is several times faster than INSERT
-            with raw.copy(f"COPY {quoted} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {quoted} ({names}) VALUES ({marks})", rows)
 
 
 def _stored_rows(batch: Batch, ids: list[int], config: MatchConfig) -> list[tuple[int, str]]:

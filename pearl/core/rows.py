@@ -1,0 +1,37 @@
+"""Appending many rows at once with the fastest plain path of the database: COPY on PostgreSQL,
+``executemany`` on SQLite — for bulk writers (the demo loader, imports, the matcher's keys) that have
+already checked their rows and want no model instances."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection
+
+
+def insert_rows(table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` (tuples in the order of ``columns``) into ``table`` in the current transaction.
+
+    Uses the driver's cursor directly (no per-statement wrapper work); database errors still come
+    out as Django's (``IntegrityError`` …).
+    """
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = connection.connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            if connection.vendor == "postgresql":
+                with cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join("?" for _column in columns)
+                cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})", rows)
+        finally:
+            cursor.close()
