@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/duplicate_check.py                 # SQLite, on the data benchmarks/search.py loaded
     .venv/bin/python benchmarks/duplicate_check.py --db postgres
+    .venv/bin/python benchmarks/duplicate_check.py --data-dir /tmp/scan1m --scan --no-baseline-scan --no-write
 
 Runs on the demo data that ``benchmarks/search.py`` loads (1,000,000 customers by default; load it
 first with ``benchmarks/search.py --db sqlite --load-only``). Migrates, keys every customer once
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import sys
 import time
@@ -36,8 +38,12 @@ def main() -> None:
     parser.add_argument("--scan", action="store_true", help="also time the batch scan (kept features vs parsing)")
     parser.add_argument("--no-baseline-scan", action="store_true", help="with --scan: skip the parsing baseline")
     parser.add_argument("--reindex", action="store_true", help="time a full rebuild of the keys and features")
+    parser.add_argument("--data-dir", help="use the base in this PEARL_DATA_DIR (e.g. one `pearl demo` made)")
+    parser.add_argument("--queue", action="store_true", help="with --scan: time duplicates_scan too (writes the queue)")
     args = parser.parse_args()
     prepare_env(args.db)
+    if args.data_dir:
+        os.environ["PEARL_DATA_DIR"] = str(Path(args.data_dir).resolve())
 
     import django
 
@@ -72,7 +78,7 @@ def main() -> None:
     result["pearl"] = {name: _time(actor, queries) for name, actor in actors.items()}
     result["naive"] = _time_naive(actors["admin"], random.Random(2).sample(queries, args.baseline_queries))
     if args.scan:
-        result["scan"] = _time_scan(actors["admin"], baseline=not args.no_baseline_scan)
+        result["scan"] = _time_scan(actors["admin"], baseline=not args.no_baseline_scan, queue=args.queue)
     section = _report(result)
     print(section)
     if not args.no_write:
@@ -153,9 +159,18 @@ def _time_naive(actor: Any, queries: list[tuple[str, Any, int | None]]) -> dict[
     return {"all": (len(times), percentile(times, 0.5), percentile(times, 0.95))}
 
 
-def _time_scan(actor: Any, baseline: bool = True) -> dict[str, Any]:
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the scan's worker processes)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _time_scan(actor: Any, baseline: bool = True, queue: bool = False) -> dict[str, Any]:
     """The whole base through the scan: from the kept features (as ``duplicates_scan`` reads it) and,
-    as the baseline in the same run, parsing every customer again (as before the features were kept)."""
+    as the baseline in the same run, parsing every customer again (as before the features were kept).
+    With ``queue``, ``duplicates_scan`` itself too (the scan and the writes to the review queue)."""
     import resource
 
     from pearl.dataquality import selectors
@@ -163,16 +178,29 @@ def _time_scan(actor: Any, baseline: bool = True) -> dict[str, Any]:
     from pearl.dataquality.matching.scan import scan_batch
 
     config = selectors.match_config()
-    started = time.perf_counter()
+    cpu, started = _cpu(), time.perf_counter()
     batch = selectors.match_batch(actor=actor, config=config)
     loaded = time.perf_counter()
     kept = scan_batch(batch, config, workers=2)
     finished = time.perf_counter()
     del batch
     out = {"load_s": loaded - started, "scan_s": finished - loaded, "pairs": len(kept), "stats": kept.stats,
-           "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    print(f"  kept features: load {out['load_s']:.1f} s + scan {out['scan_s']:.1f} s, {len(kept):,} pairs", flush=True)
+           "cpu_s": _cpu() - cpu, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    print(f"  kept features: load {out['load_s']:.1f} s + scan {out['scan_s']:.1f} s ({out['cpu_s']:.1f} CPU s), "
+          f"{len(kept):,} pairs, peak RSS {out['rss_mb']:,.0f} MB (workers {out['worker_rss_mb']:,.0f} MB)", flush=True)
+    print("  steps:", {k: round(v, 2) if isinstance(v, float) else v for k, v in kept.stats.items()}, flush=True)
     del kept
+    if queue:
+        from pearl.dataquality.services.duplicates import duplicates_scan
+
+        cpu, started = _cpu(), time.perf_counter()
+        summary = duplicates_scan(actor=actor, workers=2)
+        out["queue_s"], out["queue_cpu_s"] = time.perf_counter() - started, _cpu() - cpu
+        out["queue_new"] = summary.new
+        out["queue_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  duplicates_scan (scan + review queue): {out['queue_s']:.1f} s ({out['queue_cpu_s']:.1f} CPU s), "
+              f"{summary.pairs:,} pairs, {summary.new:,} new, peak RSS {out['queue_rss_mb']:,.0f} MB", flush=True)
     if not baseline:
         return out
     started = time.perf_counter()
@@ -224,7 +252,11 @@ def _report(r: dict[str, Any]) -> str:
             f"Batch scan of all {r['customers']:,} customers as admin (2 processes): from the kept features "
             f"**{sc['load_s'] + sc['scan_s']:.1f} s** (reading the features {sc['load_s']:.1f} s; blocking "
             f"{st['block_s']:.1f} s, {st['candidates']:,} candidate pairs; comparing {st['compare_s']:.1f} s), "
-            f"{sc['pairs']:,} pairs in either band, peak RSS {sc['rss_mb']:,.0f} MB."
+            f"{sc['pairs']:,} pairs in either band, {sc['cpu_s']:.1f} CPU s, peak RSS {sc['rss_mb']:,.0f} MB "
+            f"(workers {sc['worker_rss_mb']:,.0f} MB)."
+            + (f" `duplicates_scan` (the same scan and the review queue's writes, {sc['queue_new']:,} new pairs): "
+               f"{sc['queue_s']:.1f} s, {sc['queue_cpu_s']:.1f} CPU s, peak RSS {sc['queue_rss_mb']:,.0f} MB."
+               if "queue_s" in sc else "")
             + (f" Baseline in the same run, parsing every customer again: {sc['parsed_s']:.1f} s, "
                f"{sc['parsed_pairs']:,} pairs." if "parsed_s" in sc else ""),
             "",

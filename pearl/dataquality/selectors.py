@@ -7,10 +7,11 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from pearl.accounts.models import User
@@ -29,7 +30,7 @@ from pearl.dataquality.matching import (
     prepare,
     with_thresholds,
 )
-from pearl.dataquality.matching.columns import Batch, from_features, unstored
+from pearl.dataquality.matching.columns import Encoded, StoredReader, stored, unstored
 from pearl.dataquality.models import (
     DedupeSettings,
     DuplicatePair,
@@ -149,17 +150,30 @@ def _features_of(customer_ids: Sequence[int], config: MatchConfig) -> dict[int, 
     return out
 
 
-def match_batch(*, actor: User, config: MatchConfig) -> Batch:
-    """Every customer the actor may see, featurised, for the batch scan — read back from the kept
-    features in id order (a customer without them is featurised on the spot)."""
-    visible = customer_visible(actor=actor).order_by("pk").values_list("pk", flat=True)
-    parts: list[Batch] = []
-    last = 0
-    while ids := list(visible.filter(pk__gt=last)[:FEATURE_CHUNK]):
-        last = ids[-1]
-        features = _features_of(ids, config)
-        parts.append(from_features((features[i] for i in ids if i in features), config))
-    return Batch.concat(parts) if parts else from_features([], config)
+def match_batch(*, actor: User, config: MatchConfig) -> Encoded:
+    """Every customer the actor may see, featurised, for the batch scan: the kept features read back
+    column-wise as integer codes (``columns.StoredReader``), in id order; customers without kept
+    features (or kept for another configuration) are featurised on the spot and come last."""
+    visible = customer_visible(actor=actor)
+    reader = StoredReader(config)
+    stale: list[int] = []
+    kept = (
+        MatchRecord.objects.filter(customer__in=visible.values("pk"))
+        .order_by("customer_id")
+        .values_list("customer_id", "features")
+        .iterator(chunk_size=FEATURE_CHUNK)
+    )
+    while chunk := list(islice(kept, FEATURE_CHUNK)):
+        ids, texts = zip(*chunk, strict=True)
+        del chunk
+        stale += reader.add(ids, texts)
+        del ids, texts
+    unkept = visible.filter(~Exists(MatchRecord.objects.filter(customer_id=OuterRef("pk"))))
+    missing = sorted([*stale, *unkept.values_list("pk", flat=True)])
+    for start in range(0, len(missing), FEATURE_CHUNK):
+        records = match_records(missing[start : start + FEATURE_CHUNK])
+        reader.add([int(r.id) for r in records], [stored(config.featurize(r), config) for r in records])
+    return reader.result()
 
 
 def dedupe_settings() -> DedupeSettings:

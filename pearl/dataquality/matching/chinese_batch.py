@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import regions
+from .blocking import KeyCodes
 from .chinese import MAX_KEY, Record, short_key
 from .columns import (
     Batch,
@@ -30,7 +31,7 @@ from .columns import (
     objects,
     strings,
 )
-from .compare import IntArray
+from .compare import FeatureTable, IntArray
 from .normalize import (
     Address,
     clean,
@@ -191,3 +192,56 @@ def featurize_batch(records: Sequence[Record]) -> Batch:
         np.concatenate([k.key_rows for k in keys]),
         np.concatenate([k.key_values for k in keys]),
     )
+
+
+def _combined(city: IntArray, value: IntArray, span: int) -> IntArray:
+    """One integer per (city, value) pair: ``city|value`` as a number."""
+    return city.astype(np.int64) * span + value
+
+
+def table_keys(table: FeatureTable) -> KeyCodes:
+    """``chinese.keys`` of every row of a table, as integers made of the features' codes.
+
+    Key ``m:<mobile>`` is the mobile's code, ``nc:<city4>|<core pinyin>`` the pair (city4 code, core
+    code), and so on; each family gets its own range. A key string names exactly one such value
+    (a long one is hashed, cities hold no "|"), so the blocks, hence the pairs, are the same.
+    """
+    rows: list[IntArray] = []
+    codes: list[IntArray] = []
+    families: list[str] = []
+    offset = 0
+
+    def add(family: str, where: IntArray, value: IntArray, span: int) -> None:
+        nonlocal offset
+        rows.append(where)
+        codes.append(value.astype(np.int64) + offset)
+        families.append(family)
+        offset += span
+
+    for family, feature in (("m", "mobiles"), ("e", "emails"), ("w", "wechats")):
+        matrix_codes = table.codes(feature)
+        where, position = np.nonzero(matrix_codes >= 0)
+        add(
+            family, where.astype(np.int64), matrix_codes[where, position].astype(np.int64), len(table.distinct(feature))
+        )
+    # The city's first four characters, as a code of their own (two cities may share them).
+    city4_of, city4_values = factorize(strings([c[:4] for c in table.distinct("city")]))
+    city = table.codes("city")
+    city4 = np.where(city >= 0, city4_of[city], -1)
+    spans = len(city4_values)
+    for family, feature, with_city in (
+        ("n", "cname_py", False), ("nc", "cname_py", True), ("p", "pname_py", True),
+        ("a", "roadnum", False), ("ac", "roadnum", True),
+    ):  # fmt: skip
+        value = table.codes(feature).astype(np.int64)
+        span = len(table.distinct(feature))
+        has = value >= 0
+        if with_city:
+            has &= city4 >= 0
+            where = np.flatnonzero(has)
+            add(family, where, _combined(city4[where], value[where], span), spans * span)
+        else:
+            where = np.flatnonzero(has)
+            add(family, where, value[where], span)
+    family_of = np.repeat(np.arange(len(families), dtype=np.int8), [len(r) for r in rows])
+    return KeyCodes(np.concatenate(rows), np.concatenate(codes), family_of, tuple(families))

@@ -46,7 +46,8 @@ class FeatureTable:
         self.kinds = dict(kinds)
         self._values: dict[str, npt.NDArray[Any]] = {}
         self._codes: dict[str, npt.NDArray[np.int32]] = {}
-        self._first: dict[str, tuple[npt.NDArray[np.int32], BoolArray]] = {}
+        self._uniques: dict[str, npt.NDArray[Any]] = {}  # code -> value, "" last (code -1)
+        self._first: dict[str, tuple[npt.NDArray[np.int32], npt.NDArray[np.uint64]]] = {}
         self._present: dict[str, BoolArray] = {}
         for name, kind in self.kinds.items():
             if kind == "many":
@@ -66,8 +67,51 @@ class FeatureTable:
         table.size = len(next(iter(columns.values()))) if columns else 0
         return table
 
+    @classmethod
+    def from_codes(
+        cls,
+        codes: Mapping[str, npt.NDArray[np.int32]],
+        uniques: Mapping[str, npt.NDArray[Any]],
+        kinds: Mapping[str, str],
+    ) -> FeatureTable:
+        """A table of integer codes into each feature's distinct values (``uniques[name][-1]`` is ""):
+        strings are looked up only for the rows that need them (similarity, reasons)."""
+        table = cls([], kinds)
+        table._values = {}
+        table._codes = dict(codes)
+        table._uniques = dict(uniques)
+        table.size = len(next(iter(codes.values()))) if codes else 0
+        return table
+
+    @property
+    def encoded(self) -> bool:
+        """Every feature has its codes already."""
+        return all(name in self._codes for name in self.kinds)
+
     def values(self, name: str) -> npt.NDArray[Any]:
+        if name not in self._values:  # a table of codes: every row's strings (memory: only when asked)
+            self._values[name] = self._uniques[name][self._codes[name]]
         return self._values[name]
+
+    def take(self, name: str, rows: IntArray) -> npt.NDArray[Any]:
+        """The values of these rows (the first value of a "many" feature)."""
+        if name in self._values:
+            values = self._values[name]
+            return values[rows, 0] if values.ndim == 2 else values[rows]
+        codes = self._codes[name]
+        return self._uniques[name][codes[rows, 0] if codes.ndim == 2 else codes[rows]]
+
+    def value(self, name: str, row: int) -> Any:
+        """One row's value (all values of a "many" feature, as an array)."""
+        if name in self._values:
+            return self._values[name][row]
+        return self._uniques[name][self._codes[name][row]]
+
+    def distinct(self, name: str) -> npt.NDArray[Any]:
+        """The feature's distinct values, indexed by code (the last one is "", for code -1)."""
+        if name not in self._uniques:
+            self.codes(name)
+        return self._uniques[name]
 
     def codes(self, name: str) -> npt.NDArray[np.int32]:
         if name not in self._codes:
@@ -79,19 +123,23 @@ class FeatureTable:
             if len(empty):
                 codes[codes == empty[0]] = -1
             self._codes[name] = codes.reshape(values.shape)
+            self._uniques[name] = np.append(uniques.astype(object), "")
         return self._codes[name]
 
-    def first_codes(self, name: str) -> tuple[npt.NDArray[np.int32], BoolArray]:
-        """A "many" feature's first code per record, and whether the record has a value after the first."""
+    def first_codes(self, name: str) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint64]]:
+        """A "many" feature's first code per record, and a 64-bit mask of all its codes (one bit per
+        value, chosen by the code): two records whose masks do not meet share no value."""
         if name not in self._first:
             codes = self.codes(name)
-            several: BoolArray = np.asarray((codes[:, 1:] >= 0).any(axis=1))
-            self._first[name] = (np.ascontiguousarray(codes[:, 0]), several)
+            bits = (codes.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(58)
+            mask = np.bitwise_or.reduce(np.where(codes >= 0, np.uint64(1) << bits, np.uint64(0)), axis=1)
+            self._first[name] = (np.ascontiguousarray(codes[:, 0]), mask)
         return self._first[name]
 
-    def set_codes(self, name: str, codes: npt.NDArray[np.int32]) -> None:
+    def set_codes(self, name: str, codes: npt.NDArray[np.int32], uniques: npt.NDArray[Any]) -> None:
         """Codes computed elsewhere (by a worker process) from this table's values."""
         self._codes[name] = codes
+        self._uniques[name] = uniques
         self._first.pop(name, None)
         self._present.pop(name, None)
 
@@ -124,11 +172,11 @@ class Equal(Predicate):
             a, b = codes[left], codes[right]
             return (a == b) & (a >= 0)
         # Most records hold one value of a kind: compare the first values (a contiguous column,
-        # cheap to gather), and all of them only where either side has more.
-        first, several = table.first_codes(self.feature)
+        # cheap to gather), and all of them only where the masks of the values meet beyond that.
+        first, mask = table.first_codes(self.feature)
         a0 = first[left]
         same = (a0 == first[right]) & (a0 >= 0)
-        more = np.flatnonzero(~same & (several[left] | several[right]))
+        more = np.flatnonzero(~same & ((mask[left] & mask[right]) != 0))
         if len(more):
             a, b = codes[left[more]], codes[right[more]]
             same[more] = ((a[:, :, None] == b[:, None, :]) & (a[:, :, None] >= 0)).any(axis=(1, 2))
@@ -157,6 +205,9 @@ class Lacks(Predicate):
         return ~(present[left] & present[right])
 
 
+# Threads per similarity call; the batch scan's worker processes set 1 (they already fill the cores).
+THREADS = -1
+
 _SCORERS: dict[str, Callable[..., float]] = {
     "jaro_winkler": JaroWinkler.normalized_similarity,
     "levenshtein": Levenshtein.normalized_similarity,
@@ -172,15 +223,16 @@ class Similar(Predicate):
     metric: str = "jaro_winkler"
 
     def __call__(self, table: FeatureTable, left: IntArray, right: IntArray) -> BoolArray:
-        values = table.values(self.feature)
-        if values.ndim == 2:
-            values = values[:, 0]
         if not len(left):
             return np.zeros(0, dtype=bool)
+        # With a cutoff the scorer gives up early on pairs below it (they score 0); set a hair under
+        # the threshold, every pair near it still gets its exact score: the same verdicts, faster.
+        threshold = self.threshold - 1e-6
         scores = process.cpdist(
-            list(values[left]), list(values[right]), scorer=_SCORERS[self.metric], workers=-1, dtype=np.float32
-        )
-        return np.asarray(scores >= self.threshold - 1e-6)
+            list(table.take(self.feature, left)), list(table.take(self.feature, right)),
+            scorer=_SCORERS[self.metric], workers=THREADS, dtype=np.float32, score_cutoff=threshold - 1e-6,
+        )  # fmt: skip
+        return np.asarray(scores >= threshold)
 
 
 @dataclass(frozen=True)
@@ -191,12 +243,12 @@ class Edits(Predicate):
     max_edits: int
 
     def __call__(self, table: FeatureTable, left: IntArray, right: IntArray) -> BoolArray:
-        values = table.values(self.feature)
         if not len(left):
             return np.zeros(0, dtype=bool)
         distances = process.cpdist(
-            list(values[left]), list(values[right]), scorer=Levenshtein.distance, workers=-1, dtype=np.int32
-        )
+            list(table.take(self.feature, left)), list(table.take(self.feature, right)),
+            scorer=Levenshtein.distance, workers=THREADS, dtype=np.int32, score_cutoff=self.max_edits,
+        )  # fmt: skip
         return np.asarray(distances <= self.max_edits)
 
 
@@ -356,8 +408,7 @@ def explain(
     for column, comparison in enumerate(config.fields):
         index = int(outcomes[column])
         feature = config.detail_features.get(comparison.name, comparison.requires[0])
-        values = table.values(feature)
-        detail = f"{_show(values[i])} | {_show(values[j])}"
+        detail = f"{_show(table.value(feature, i))} | {_show(table.value(feature, j))}"
         reasons.append(Reason(comparison.name, comparison.outcomes[index], float(comparison.weights[index]), detail))
     return tuple(reasons)
 

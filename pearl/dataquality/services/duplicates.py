@@ -1,9 +1,10 @@
 """The duplicate review queue: fill it from a batch scan, decide pairs (merge or dismiss), bulk merge.
 
-A scan matches every customer the actor may see (``selectors.customer_match_records`` → the one
-matcher's ``scan``) and upserts ``DuplicatePair`` rows: new pairs wait for review, dismissed pairs
-stay dismissed, pending pairs the scan no longer finds and pairs whose customers are gone are
-dropped. Merging goes through ``pearl.customers.services.customer_merge`` (permissions, change log,
+A scan matches every customer the actor may see (``selectors.match_batch``, the kept features →
+the one matcher's ``scan_batch``) and upserts ``DuplicatePair`` rows, column-wise with raw inserts
+and updates (a million customers give millions of pairs): new pairs wait for review, dismissed
+pairs stay dismissed, pending pairs the scan no longer finds and pairs whose customers are gone
+are dropped. Merging goes through ``pearl.customers.services.customer_merge`` (permissions, change log,
 aliases, undo); afterwards the pending pairs of the merged-away customer point at the survivor.
 With ``auto_merge_duplicates`` on, the scan merges duplicate-band pairs itself, as the acting user.
 """
@@ -11,12 +12,17 @@ With ``auto_merge_duplicates`` on, the scan merges duplicate-band pairs itself, 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult
 from typing import Any
 
-from django.db import transaction
+import numpy as np
+import numpy.typing as npt
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,15 +30,17 @@ from django.utils.translation import gettext as _
 from pearl.accounts.models import User
 from pearl.core.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
 from pearl.core.permissions import require
+from pearl.core.rows import insert_rows
 from pearl.customers.models import Customer
 from pearl.customers.services import customer_merge
 from pearl.dataquality import selectors
-from pearl.dataquality.matching import Match, Reason, evidence
-from pearl.dataquality.matching.scan import scan_batch
+from pearl.dataquality.matching import Reason, evidence
+from pearl.dataquality.matching.scan import ScanResult, scan_batch
 from pearl.dataquality.models import DedupeSettings, DuplicatePair, PairStatus
 
 log = logging.getLogger(__name__)
 WRITE_BATCH = 2_000
+SLICE = 200_000  # pairs whose reasons are made and written at a time (bounds the memory of their JSON)
 
 
 def reason_rows(reasons: Iterable[Reason]) -> list[list[Any]]:
@@ -62,56 +70,158 @@ class ScanSummary:
         return dict(self.__dict__)
 
 
-def _ordered(match: Match) -> tuple[int, int]:
-    a, b = int(match.left), int(match.right)
-    return (a, b) if a < b else (b, a)
+@dataclass
+class _Found:
+    """The scan's pairs by customer id (``left < right``), as arrays; ``row`` indexes the ScanResult."""
+
+    left: npt.NDArray[np.int64]
+    right: npt.NDArray[np.int64]
+    row: npt.NDArray[np.int64]
+
+    @property
+    def codes(self) -> npt.NDArray[np.int64]:
+        return _pair_codes(self.left, self.right)
 
 
-def _upsert(found: dict[tuple[int, int], Match]) -> int:
-    """Insert new pairs, refresh the score of known ones; returns how many were new."""
-    keys = list(found)
-    known: dict[tuple[int, int], tuple[int, str]] = {}
-    for start in range(0, len(keys), WRITE_BATCH):
-        chunk = keys[start : start + WRITE_BATCH]
-        lefts = {k[0] for k in chunk}
-        for pk, left, right, status in DuplicatePair.objects.filter(left_id__in=lefts).values_list(
-            "pk", "left_id", "right_id", "status"
-        ):
-            if (left, right) in found:
-                known[(left, right)] = (pk, status)
-    new = [
-        DuplicatePair(left_id=k[0], right_id=k[1], score=m.score, band=m.band or "possible",
-                      reasons=reason_rows(m.reasons))
-        for k, m in found.items() if k not in known
-    ]  # fmt: skip
-    DuplicatePair.objects.bulk_create(new, batch_size=WRITE_BATCH, ignore_conflicts=True)
-    changed = []
-    for k, (pk, status) in known.items():
-        m = found[k]
-        pair = DuplicatePair(pk=pk, left_id=k[0], right_id=k[1], score=m.score, band=m.band or "possible",
-                             reasons=reason_rows(m.reasons), status=status)  # fmt: skip
-        if status == PairStatus.MERGED:
-            # Found again, so both customers exist again: the merge was undone; review it afresh.
-            pair.status, pair.decided_by, pair.decided_at, pair.merge_id = PairStatus.PENDING, None, None, None
-        changed.append(pair)
-    DuplicatePair.objects.bulk_update(
-        changed, ["score", "band", "reasons", "status", "decided_by", "decided_at", "merge_id"], batch_size=WRITE_BATCH
-    )
-    return len(new)
+def _pair_codes(left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """One sortable integer per pair of customer ids (ids are below 2**31)."""
+    return (left.astype(np.int64) << 32) | right.astype(np.int64)
 
 
-def _prune(actor: User, found: dict[tuple[int, int], Match]) -> int:
+def _found(result: ScanResult) -> _Found:
+    ids = np.asarray(result.ids, dtype=np.int64)
+    a, b = ids[result.left], ids[result.right]
+    return _Found(np.minimum(a, b), np.maximum(a, b), np.arange(len(a), dtype=np.int64))
+
+
+def _known(found: _Found) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.object_]]:
+    """Of the found pairs already in the queue: their index in ``found``, their pk and status."""
+    rows = list(DuplicatePair.objects.values_list("pk", "left_id", "right_id", "status").iterator(chunk_size=50_000))
+    if not rows or not len(found.left):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0, dtype=object)
+    pks, lefts, rights, statuses = (np.array(column) for column in zip(*rows, strict=True))
+    del rows
+    codes = found.codes
+    order = np.argsort(codes)
+    at = np.searchsorted(codes, _pair_codes(lefts, rights), sorter=order).clip(max=len(codes) - 1)
+    hit = codes[order[at]] == _pair_codes(lefts, rights)
+    return order[at[hit]], pks[hit].astype(np.int64), statuses[hit].astype(object)
+
+
+def _upsert(result: ScanResult, found: _Found, workers: int) -> int:
+    """Insert new pairs, refresh the score and reasons of known ones; returns how many were new.
+
+    Raw inserts and updates, a slice of pairs at a time, with the reasons made column-wise
+    (``ScanResult.reasons_json``): a million customers' scan finds millions of pairs, and model
+    instances and ``explain`` per pair would take longer than the scan itself. With ``workers`` > 1,
+    forked processes make the next slices' reasons while this process writes.
+    """
+    index, pks, statuses = _known(found)
+    is_new = np.ones(len(found.left), dtype=bool)
+    is_new[index] = False
+    known_pk = np.zeros(len(found.left), dtype=np.int64)
+    known_pk[index] = pks
+    merged = np.zeros(len(found.left), dtype=bool)
+    merged[index] = statuses == PairStatus.MERGED
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    table = DuplicatePair._meta.db_table
+    bands = result.bands
+    bounds = [(start, min(start + SLICE, len(found.left))) for start in range(0, len(found.left), SLICE)]
+    for (start, stop), reasons in zip(bounds, _reasons(result, bounds, workers), strict=True):
+        part = slice(start, stop)
+        rows = found.row[part]
+        scores, kinds = result.scores[rows].tolist(), bands[rows].tolist()
+        new = is_new[part].tolist()
+        lefts, rights = found.left[part].tolist(), found.right[part].tolist()
+        insert_rows(
+            table,
+            ("left_id", "right_id", "score", "band", "reasons", "status", "found_at"),
+            [
+                (left, right, score, band, text, PairStatus.PENDING.value, now)
+                for left, right, score, band, text, fresh in zip(
+                    lefts, rights, scores, kinds, reasons, new, strict=True
+                )
+                if fresh
+            ],
+        )
+        # Found again, so both customers exist again: a merged pair's merge was undone; review it afresh.
+        _update_rows(
+            [
+                (score, band, text, reopen, pk)
+                for score, band, text, fresh, reopen, pk in zip(
+                    scores, kinds, reasons, new, merged[part].tolist(), known_pk[part].tolist(), strict=True
+                )
+                if not fresh
+            ]
+        )
+    return int(is_new.sum())
+
+
+# What the forked workers making reasons read (inherited, not pickled).
+_scanned: ScanResult | None = None
+
+
+def _reasons_range(bounds: tuple[int, int]) -> list[str]:
+    assert _scanned is not None
+    return _scanned.reasons_json(*bounds)
+
+
+def _reasons(result: ScanResult, bounds: list[tuple[int, int]], workers: int) -> Iterator[list[str]]:
+    """The reasons of each slice of pairs, in order; with ``workers`` > 1 made by forked processes,
+    at most ``workers`` slices ahead of the caller (each slice's JSON is a few hundred MB)."""
+    global _scanned
+    if workers <= 1 or len(bounds) <= 1:
+        yield from (result.reasons_json(*b) for b in bounds)
+        return
+    _scanned = result
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pending: deque[AsyncResult[list[str]]] = deque()
+            for b in bounds:
+                pending.append(pool.apply_async(_reasons_range, (b,)))
+                if len(pending) > workers:
+                    yield pending.popleft().get()
+            while pending:
+                yield pending.popleft().get()
+    finally:
+        _scanned = None
+
+
+def _update_rows(rows: list[tuple[float, str, str, bool, int]]) -> None:
+    """(score, band, reasons JSON, reopen, pk): refresh known pairs; ``reopen`` makes a merged pair pending."""
+    table = connection.ops.quote_name(DuplicatePair._meta.db_table)
+    refresh = "score = %s, band = %s, reasons = %s"
+    reopened = [
+        (score, band, reasons, PairStatus.PENDING.value, pk) for score, band, reasons, reopen, pk in rows if reopen
+    ]
+    kept = [(score, band, reasons, pk) for score, band, reasons, reopen, pk in rows if not reopen]
+    with connection.cursor() as cursor:
+        if kept:
+            cursor.executemany(f"UPDATE {table} SET {refresh} WHERE id = %s", kept)
+        if reopened:
+            cursor.executemany(
+                f"UPDATE {table} SET {refresh}, status = %s, decided_by_id = NULL, decided_at = NULL, "
+                "merge_id = NULL WHERE id = %s",
+                reopened,
+            )
+
+
+def _prune(actor: User, found: _Found) -> int:
     """Drop pairs whose customer is gone, and pending pairs within the actor's scope the scan no longer finds."""
     exists = Customer.objects.filter(pk=OuterRef("left_id"))
     exists_right = Customer.objects.filter(pk=OuterRef("right_id"))
     gone, _detail = (
         DuplicatePair.objects.exclude(status=PairStatus.MERGED).filter(~Exists(exists) | ~Exists(exists_right)).delete()
     )
-    stale = [
-        pk
-        for pk, left, right in selectors.pair_list(actor=actor).values_list("pk", "left_id", "right_id").iterator()
-        if (left, right) not in found
-    ]
+    pending = list(
+        selectors.pair_list(actor=actor).order_by().values_list("pk", "left_id", "right_id").iterator(chunk_size=50_000)
+    )
+    if not pending:
+        return gone
+    pks, lefts, rights = (np.array(column, dtype=np.int64) for column in zip(*pending, strict=True))
+    del pending
+    stale = pks[~np.isin(_pair_codes(lefts, rights), found.codes)].tolist()
     for start in range(0, len(stale), WRITE_BATCH):
         DuplicatePair.objects.filter(pk__in=stale[start : start + WRITE_BATCH]).delete()
     return gone + len(stale)
@@ -128,13 +238,11 @@ def duplicates_scan(*, actor: User, workers: int = 1) -> ScanSummary:
     started = time.perf_counter()
     config = selectors.match_config()
     result = scan_batch(selectors.match_batch(actor=actor, config=config), config, workers=workers)
-    found: dict[tuple[int, int], Match] = {}
-    for match in result:
-        found[_ordered(match)] = match
-    summary = ScanSummary(customers=len(result.ids), pairs=len(found))
+    found = _found(result)
+    summary = ScanSummary(customers=len(result.ids), pairs=len(found.left))
     with transaction.atomic():
         summary.removed = _prune(actor, found)
-        summary.new = _upsert(found)
+        summary.new = _upsert(result, found, workers)
     if selectors.dedupe_settings().auto_merge_duplicates:
         summary.merged, summary.merge_failures = _auto_merge(actor)
     summary.seconds = round(time.perf_counter() - started, 2)
