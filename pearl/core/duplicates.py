@@ -5,7 +5,10 @@ customers app, so the customers app cannot import it. Instead the matcher regist
 ``AppConfig.ready``) and the customer services call through:
 
 - ``refresh(customer_ids)`` — inside the transaction of every customer write, so the matcher's
-  indexed blocking keys change together with the customer (like the search index);
+  indexed blocking keys change together with the customer (like the search index). A bulk create
+  may pass what a refresher computed ahead, in another process, for customers that did not exist
+  yet (``Ahead``, keyed by placeholders such as sheet row numbers): it is written as is and only
+  the customers it does not cover are refreshed;
 - ``find(actor, candidate)`` — before a customer is created, so every create path (page, API,
   channel events, lead conversion) is checked by the same matcher.
 
@@ -14,15 +17,26 @@ With nothing registered (an app list without the matcher) both do nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.utils.translation import gettext as _
 
 from pearl.core.errors import Conflict
 
 Refresher = Callable[[Sequence[int]], None]
+
+
+class Ahead(Protocol):
+    """A refresher's rows for customers about to be created, computed before they had ids (by the
+    import's second process, which cannot reach the database). The owner of the refresher builds it;
+    the customers app only hands it back with the ids, so it needs no import of the matcher."""
+
+    def write(self, ids: Mapping[int, int]) -> Collection[int]:
+        """Insert the rows of the placeholders in ``ids`` (placeholder → new customer id, customers
+        created in this transaction, so nothing of theirs is stored yet); returns the ids written."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -107,11 +121,24 @@ def register_finder(finder: Finder | None) -> None:
     _registry.finder = finder
 
 
-def refresh(customer_ids: Sequence[int]) -> None:
-    """Bring every registered per-customer index up to date for these customers (same transaction)."""
-    if customer_ids:
-        for refresher in _registry.refreshers.values():
-            refresher(customer_ids)
+def refresh(
+    customer_ids: Sequence[int], ahead: Mapping[str, Ahead] | None = None, placeholders: Mapping[int, int] | None = None
+) -> None:
+    """Bring every registered per-customer index up to date for these customers (same transaction).
+
+    ``ahead``: by refresher name, rows computed ahead for new customers, written with ``placeholders``
+    (placeholder → customer id) instead of running that refresher for the customers they cover.
+    """
+    if not customer_ids:
+        return
+    for name, refresher in _registry.refreshers.items():
+        rest = customer_ids
+        found = ahead.get(name) if ahead and placeholders else None
+        if found is not None and placeholders:
+            written = set(found.write(placeholders))
+            rest = [i for i in customer_ids if i not in written]
+        if rest:
+            refresher(rest)
 
 
 def find(actor: Any, candidate: Candidate) -> Check:

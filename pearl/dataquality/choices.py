@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 class ImportStatus(models.TextChoices):
     UPLOADED = "uploaded", _("Uploaded")
+    PREVIEWING = "previewing", _("Checking the file")
     PREVIEWED = "previewed", _("Previewed")
     QUEUED = "queued", _("Waiting to run")
     RUNNING = "running", _("Running")
@@ -17,17 +18,32 @@ class ImportStatus(models.TextChoices):
 
 
 # A changed mapping sends a previewed job back to "uploaded"; a failed (or killed) job may run
-# again and resumes after its last committed batch; only a finished import can be reverted.
+# again and resumes after its last committed batch; only a finished import can be reverted. A big
+# file's preview runs on the task worker ("previewing"): it ends "previewed", or back at "uploaded"
+# with the error; the mapping may still change meanwhile (the stale check's result is dropped).
 IMPORT_TRANSITIONS: dict[str, set[str]] = {
-    ImportStatus.UPLOADED: {ImportStatus.UPLOADED, ImportStatus.PREVIEWED, ImportStatus.QUEUED, ImportStatus.RUNNING},
-    ImportStatus.PREVIEWED: {ImportStatus.UPLOADED, ImportStatus.PREVIEWED, ImportStatus.QUEUED, ImportStatus.RUNNING},
+    ImportStatus.UPLOADED: {
+        ImportStatus.UPLOADED,
+        ImportStatus.PREVIEWING,
+        ImportStatus.PREVIEWED,
+        ImportStatus.QUEUED,
+        ImportStatus.RUNNING,
+    },
+    ImportStatus.PREVIEWING: {ImportStatus.UPLOADED, ImportStatus.PREVIEWING, ImportStatus.PREVIEWED},
+    ImportStatus.PREVIEWED: {
+        ImportStatus.UPLOADED,
+        ImportStatus.PREVIEWING,
+        ImportStatus.PREVIEWED,
+        ImportStatus.QUEUED,
+        ImportStatus.RUNNING,
+    },
     ImportStatus.QUEUED: {ImportStatus.RUNNING, ImportStatus.FAILED},
     ImportStatus.RUNNING: {ImportStatus.RUNNING, ImportStatus.DONE, ImportStatus.FAILED},
     ImportStatus.FAILED: {ImportStatus.QUEUED, ImportStatus.RUNNING},
     ImportStatus.DONE: {ImportStatus.REVERTED},
     ImportStatus.REVERTED: set(),
 }
-EDITABLE = {ImportStatus.UPLOADED, ImportStatus.PREVIEWED}
+EDITABLE = {ImportStatus.UPLOADED, ImportStatus.PREVIEWING, ImportStatus.PREVIEWED}
 RUNNABLE = {ImportStatus.UPLOADED, ImportStatus.PREVIEWED, ImportStatus.FAILED, ImportStatus.QUEUED}
 
 

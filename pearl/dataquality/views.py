@@ -1,7 +1,8 @@
 """The import wizard pages: list → upload → mapping → preview → run (progress) → result, report, revert.
 
-Thin: each view calls one service or selector. The run happens on the task worker; the detail page
-polls the progress partial every second with htmx while the job is queued or running.
+Thin: each view calls one service or selector. The run happens on the task worker, and so does the
+preview of a big file; the detail page polls the progress partial every second with htmx while the
+job is being checked, queued or running.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -24,12 +26,12 @@ from pearl.dataquality.forms import MappingForm, PresetForm, UploadForm
 from pearl.dataquality.mapping import field_choices
 from pearl.dataquality.models import ImportJob
 from pearl.dataquality.services import imports, presets
-from pearl.dataquality.tasks import run_import
+from pearl.dataquality.tasks import preview_import, run_import
 
 ERROR_TEMPLATE = "customers/error.html"
 page = page_view(error_template=ERROR_TEMPLATE)
 render = functools.partial(render_page, nav="imports")
-LIVE = {ImportStatus.QUEUED, ImportStatus.RUNNING}
+LIVE = {ImportStatus.PREVIEWING, ImportStatus.QUEUED, ImportStatus.RUNNING}
 LIST_SIZE = 50
 
 
@@ -70,6 +72,14 @@ def import_new(request: HttpRequest) -> HttpResponse:
     return render(request, "dataquality/import_new.html", {"form": form}, status=status)
 
 
+def _preview(request: HttpRequest, job_id: int) -> None:
+    """Check the file now, or (a big file) on the task worker, in the language of this page."""
+    job = imports.job_preview_request(actor=actor_of(request), job_id=job_id)
+    if job.status == ImportStatus.PREVIEWING:
+        user_id, language = actor_of(request).pk, translation.get_language() or ""
+        transaction.on_commit(lambda: preview_import(job.pk, user_id, language))
+
+
 def _mapping_form(request: HttpRequest, job: ImportJob, data: Any = None) -> MappingForm:
     actor = actor_of(request)
     initial: dict[str, Any] = {"key": job.key, "rule": job.rule}
@@ -87,7 +97,7 @@ def _mapping_form(request: HttpRequest, job: ImportJob, data: Any = None) -> Map
 def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     job = selectors.job_get(actor=actor, job_id=pk)
-    if job.status not in (ImportStatus.UPLOADED, ImportStatus.PREVIEWED):
+    if job.status not in (ImportStatus.UPLOADED, ImportStatus.PREVIEWING, ImportStatus.PREVIEWED):
         return redirect("dataquality:import_detail", pk=job.pk)
     form = _mapping_form(request, job, request.POST if request.method == "POST" else None)
     preset_form = PresetForm(request.POST if "save_preset" in request.POST else None)
@@ -118,7 +128,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
                         messages.success(request, _("Mapping saved as preset “%(name)s”.") % {"name": preset.name})
                         return redirect("dataquality:import_mapping", pk=job.pk)
                 else:
-                    imports.job_preview(actor=actor, job_id=job.pk)
+                    _preview(request, job.pk)
                     return redirect("dataquality:import_detail", pk=job.pk)
         except (ValidationFailed, Conflict) as exc:
             error = str(exc.message)
@@ -150,9 +160,8 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @page
 @require_POST
 def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = actor_of(request)
     try:
-        imports.job_preview(actor=actor, job_id=pk)
+        _preview(request, pk)
     except (ValidationFailed, Conflict) as exc:
         messages.error(request, str(exc.message))
     return redirect("dataquality:import_detail", pk=pk)
@@ -174,7 +183,8 @@ def import_run(request: HttpRequest, pk: int) -> HttpResponse:
 @page
 @require_GET
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The progress card alone; while the job runs it asks to be polled again, once done it reloads the page."""
+    """The progress card alone; while the job is checked or runs it asks to be polled again, once
+    that is over it reloads the page (the preview, the error or the result)."""
     job = selectors.job_get(actor=actor_of(request), job_id=pk)
     response = render(request, "dataquality/_progress.html", {"job": job, "live": job.status in LIVE})
     if job.status not in LIVE and request.headers.get("HX-Request"):

@@ -38,7 +38,15 @@ from pearl.customers.choices import CustomerKind, IdentityKind
 from pearl.customers.models import Customer, Identity, Tag
 from pearl.customers.services.bulk_apply import apply_update
 from pearl.customers.services.bulk_create import write_creates
-from pearl.customers.services.bulk_rows import CleanRow, CustomerRowIn, Lookups, clean_row, tag_key
+from pearl.customers.services.bulk_rows import (
+    CleanRow,
+    CustomerRowIn,
+    Lookups,
+    Prepared,
+    clean_row,
+    refresh_tags,
+    tag_key,
+)
 from pearl.customers.services.index import identity_conflict_message
 
 __all__ = [
@@ -74,7 +82,6 @@ class Outcome(enum.StrEnum):
     UNCHANGED = "unchanged"
     DUPLICATE = "duplicate"  # the same customer as an earlier row of the file: not written
     INVALID = "invalid"
-
 
 
 _IDENTITY_KEYS = {
@@ -177,17 +184,28 @@ def customer_bulk_upsert(
     dry_run: bool = False,
     state: BulkState | None = None,
     lookups: Lookups | None = None,
+    prepared: Prepared | None = None,
 ) -> BulkResult:
     """Create or update one customer per row; all of it in one transaction (or, dry, nothing written).
 
-    ``state`` and ``lookups`` carry over between the batches of one import.
+    ``state`` and ``lookups`` carry over between the batches of one import. ``prepared``: the rows
+    already put through ``clean_row`` and indexed (by the import's second process, against a copy
+    of ``lookups`` taken at the start), one per row, in order.
     """
     key, rule = Key(key), Rule(rule)
     if not (actor.may("create") or actor.may("edit")):
         raise PermissionDenied(_("Your role may not create records."))
     lookups = lookups or Lookups.load(actor)
     state = state if state is not None else BulkState()
-    plans = [_Plan(clean, RowResult(clean.number, Outcome.CREATED)) for clean in (clean_row(lookups, r) for r in rows)]
+    if prepared is None:
+        cleaned = [clean_row(lookups, r) for r in rows]
+    else:
+        cleaned = prepared.rows
+        if len(cleaned) != len(rows):
+            raise ValueError("one prepared row per row")
+        for clean in cleaned:
+            refresh_tags(lookups, clean)
+    plans = [_Plan(clean, RowResult(clean.number, Outcome.CREATED)) for clean in cleaned]
     for plan in plans:
         if plan.clean.errors:
             plan.result.outcome = Outcome.INVALID
@@ -202,8 +220,9 @@ def customer_bulk_upsert(
         if not dry_run:
             _create_tags(lookups, plans)
             new = [p for p in plans if p.result.outcome == Outcome.CREATED]
+            presorted, ahead = (prepared.tokens, prepared.ahead) if prepared else (None, None)
             for plan, (customer_id, version) in zip(
-                new, write_creates(actor, lookups, [p.clean for p in new]), strict=True
+                new, write_creates(actor, lookups, [p.clean for p in new], presorted, ahead), strict=True
             ):
                 plan.result.customer_id = customer_id
                 result.created.append((customer_id, version))

@@ -9,6 +9,8 @@ costs no query.
 from __future__ import annotations
 
 import re
+from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -109,6 +111,10 @@ class Lookups:
     statuses: dict[str, str]
     may_create_tags: bool
     new_tags: dict[str, Tag] = field(default_factory=dict)
+    # (field, raw value) → (clean value, errors) of the validators whose answer depends only on the
+    # value and the tables above (grade, status, kind, choice lists, owner): a sheet repeats a few
+    # such values on every row. Bounded, so memory does not grow with the file.
+    memo: dict[tuple[str, str], tuple[Any, list[str]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, actor: User) -> Lookups:
@@ -155,6 +161,9 @@ class CleanRow:
     external_id: str = ""
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # (search blob, name pinyin) when computed ahead with the tokens (see Prepared); None: the
+    # writer computes all three.
+    search: tuple[str, str] | None = None
 
     @property
     def kind(self) -> str:
@@ -172,12 +181,57 @@ class CleanRow:
         return found
 
 
+# A value clean_spaces would return unchanged: no control or full-width characters, and no
+# whitespace except single inner spaces. Most cells arrive like that (the reader already folds and
+# strips them), so one regex search replaces clean_spaces' four passes on the common path.
+_NOT_CLEAN = re.compile(r"[\x00-\x1f\x7f\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]|[^\S ]|  |^ | $")
+MEMO_LIMIT = 4096
+
+
 def _text(row: CustomerRowIn, key: str) -> str | None:
     value = row.get(key)
     if value is None:
         return None
-    text = clean_spaces(str(value))
+    text = str(value)
+    if _NOT_CLEAN.search(text) is not None:
+        text = clean_spaces(text)
     return text or None
+
+
+def _memo(lookups: Lookups, name: str, raw: str, errors: list[str], check: Callable[[str, list[str]], Any]) -> Any:
+    """``check(raw, errors)``, run once per distinct raw value of the field."""
+    key = (name, raw)
+    found = lookups.memo.get(key)
+    if found is None:
+        found_errors: list[str] = []
+        found = (check(raw, found_errors), found_errors)
+        if len(lookups.memo) >= MEMO_LIMIT:
+            lookups.memo.clear()
+        lookups.memo[key] = found
+    errors.extend(found[1])
+    return found[0]
+
+
+def _kind(lookups: Lookups, raw: str, errors: list[str]) -> str | None:
+    kind = lookups.kinds.get(_key(raw))
+    if kind is None:
+        errors.append(_("“%(value)s” is neither a company nor a person.") % {"value": raw})
+    return kind
+
+
+def _grade(raw: str, errors: list[str]) -> str:
+    grade, error = clean_grade(raw.rstrip("级类"))
+    if error:
+        errors.append(error)
+    return grade
+
+
+def _status(lookups: Lookups, raw: str, errors: list[str]) -> str | None:
+    status = lookups.statuses.get(_key(raw))
+    if status is None:
+        allowed = "、".join(str(label) for label in CustomerStatus.labels)
+        errors.append(_("Status “%(value)s” is unknown; allowed: %(allowed)s.") % {"value": raw, "allowed": allowed})
+    return status
 
 
 def _choice(lookups: Lookups, list_name: str, label_key: str, raw: str, errors: list[str]) -> ChoiceOption | None:
@@ -231,40 +285,37 @@ def clean_row(lookups: Lookups, row: CustomerRowIn) -> CleanRow:
     """Validate one row; never raises, the problems are in ``errors``."""
     out = CleanRow(number=int(row.get("row") or 0), errors=list(row.get("errors") or []))
     errors = out.errors
-    for key in TEXT_LIMITS:
+    for key, limit in TEXT_LIMITS.items():
         raw = _text(row, key)
         if raw is not None:
-            value, error = clean_text(key, raw)
+            # _text's result is what clean_text cleans it to, so only its length check is left.
+            value, error = clean_text(key, raw) if len(raw) > limit else (raw, None)
             if error:
                 errors.append(f"{_label(key)}: {error}")
             out.customer[key] = value
     if (raw := _text(row, "kind")) is not None:
-        kind = lookups.kinds.get(_key(raw))
-        if kind is None:
-            errors.append(_("“%(value)s” is neither a company nor a person.") % {"value": raw})
-        out.customer["kind"] = kind
+        out.customer["kind"] = _memo(lookups, "kind", raw, errors, lambda value, found: _kind(lookups, value, found))
     contact_name = _text(row, "contact_name")
     if "name" not in out.customer and contact_name and out.customer.get("kind") != CustomerKind.COMPANY:
         # A sheet of people: the customer is named after its contact (see mapping.validate_mapping).
         out.customer["name"], out.customer["kind"] = contact_name[: TEXT_LIMITS["name"]], CustomerKind.INDIVIDUAL
     if (raw := _text(row, "grade")) is not None:
-        grade, error = clean_grade(raw.rstrip("级类"))
-        if error:
-            errors.append(error)
-        out.customer["grade"] = grade
+        out.customer["grade"] = _memo(lookups, "grade", raw, errors, _grade)
     if (raw := _text(row, "status")) is not None:
-        status = lookups.statuses.get(_key(raw))
-        if status is None:
-            allowed = "、".join(str(label) for label in CustomerStatus.labels)
-            errors.append(
-                _("Status “%(value)s” is unknown; allowed: %(allowed)s.") % {"value": raw, "allowed": allowed}
-            )
-        out.customer["status"] = status
+        out.customer["status"] = _memo(
+            lookups, "status", raw, errors, lambda value, found: _status(lookups, value, found)
+        )
     for key, list_name in CHOICE_FIELDS.items():
         if (raw := _text(row, key)) is not None:
-            out.customer[key] = _choice(lookups, list_name, key, raw, errors)
+            out.customer[key] = _memo(
+                lookups,
+                key,
+                raw,
+                errors,
+                lambda value, found: _choice(lookups, list_name, key, value, found),  # noqa: B023
+            )
     if (raw := _text(row, "owner")) is not None:
-        owner = _owner(lookups, raw, errors)
+        owner = _memo(lookups, "owner", raw, errors, lambda value, found: _owner(lookups, value, found))
         out.customer["owner"] = owner
         if owner is not None:
             out.customer["team"] = owner.team  # a customer follows its owner's team
@@ -278,6 +329,47 @@ def clean_row(lookups: Lookups, row: CustomerRowIn) -> CleanRow:
             errors.append(_("The external id is longer than %(n)d characters.") % {"n": EXTERNAL_ID_LIMIT})
         out.external_id = external
     return out
+
+
+@dataclass
+class Prepared:
+    """A batch cleaned ahead of the bulk upsert (the import's second process, ``bulk_create.prepare``).
+
+    ``tokens``: the search tokens of every row with a ``search``, as (token, row number) sorted, so
+    the writer inserts them in the token table's key order without sorting (rows get ascending
+    customer ids, so the order holds once numbers become ids).
+    """
+
+    rows: list[CleanRow]
+    tokens: list[tuple[str, int]] = field(default_factory=list)
+    # What other apps' per-customer indexes computed ahead for the rows that may create a customer,
+    # by refresher name, keyed by row number (``pearl.core.duplicates.Ahead``; the duplicate
+    # matcher's keys and features): written for the new customers instead of refreshing them.
+    ahead: dict[str, Any] = field(default_factory=dict)
+
+    # Pickled compactly (it crosses from the second process once per batch): the tokens as one
+    # string and one array instead of ~40 tuples per row, which cost the receiving process more to
+    # unpickle than they saved.
+    def __getstate__(self) -> tuple[list[CleanRow], str, bytes, dict[str, Any]]:
+        text = _TOKEN_SEPARATOR.join(t for t, _n in self.tokens)
+        return self.rows, text, array("q", [n for _t, n in self.tokens]).tobytes(), self.ahead
+
+    def __setstate__(self, state: tuple[list[CleanRow], str, bytes, dict[str, Any]]) -> None:
+        self.rows, text, raw, self.ahead = state
+        numbers = array("q")
+        numbers.frombytes(raw)
+        self.tokens = list(zip(text.split(_TOKEN_SEPARATOR), numbers, strict=True)) if numbers else []
+
+
+_TOKEN_SEPARATOR = "\x00"  # never in a token (search_normalize drops control characters)
+
+
+def refresh_tags(lookups: Lookups, row: CleanRow) -> None:
+    """Tag names of a row cleaned against an older copy of ``lookups`` (the import's second process),
+    as they are now: a tag an earlier batch created goes by its stored spelling, as ``_tags`` gives it.
+    Tags are only ever added during an import, so nothing else about the row can differ."""
+    if row.tags:
+        row.tags = [tag.name if (tag := lookups.tags.get(_key(name))) is not None else name for name in row.tags]
 
 
 def _custom(lookups: Lookups, row: CustomerRowIn, out: CleanRow) -> None:
@@ -322,7 +414,10 @@ def _contact(lookups: Lookups, row: CustomerRowIn, contact_name: str | None, out
             errors.append(error)
         out.contact["wechat"] = wechat
     if (raw := _text(row, "position")) is not None:
-        out.contact["position"] = _choice(lookups, ChoiceList.POSITION, "position", raw, errors)
+        position = ChoiceList.POSITION
+        out.contact["position"] = _memo(
+            lookups, "position", raw, errors, lambda value, found: _choice(lookups, position, "position", value, found)
+        )
     if contact_name is not None:
         name, error = clean_contact_name(contact_name)
         if error:

@@ -18,6 +18,7 @@ from pearl.customers.services import contact_create, customer_delete, customer_m
 from pearl.customers.tests.factories import make_customer, make_dupe
 from pearl.dataquality import selectors
 from pearl.dataquality.models import MatchKey, MatchRecord
+from pearl.dataquality.services import matchkeys
 from pearl.dataquality.services.matchkeys import match_keys_rebuild
 
 XINHAI: dict[str, Any] = {"name": "广州鑫海海鲜酒楼有限公司", "address": "广州市天河区天河路100号"}
@@ -45,7 +46,11 @@ def test_keys_follow_every_write(org: Org) -> None:
     assert not MatchKey.objects.exists()
 
 
-def test_rebuild_gives_the_keys_the_services_kept(org: Org) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_rebuild_gives_the_keys_the_services_kept(org: Org, workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One customer per chunk: with two workers the chunks really go through the pipeline, in order.
+    monkeypatch.setattr(matchkeys, "PIPE_CHUNK", 1)
+    make_customer(org.owner, name="佛山海旺水产行", city="佛山市")
     make_customer(org.owner, **XINHAI, contacts=[{"name": "张伟", "mobile": "13800138000"}])
     make_customer(
         org.teammate, name="深圳金湾贸易有限公司", city="深圳市", contacts=[{"name": "陈静", "email": "c@x.cn"}]
@@ -54,7 +59,7 @@ def test_rebuild_gives_the_keys_the_services_kept(org: Org) -> None:
     features = dict(MatchRecord.objects.values_list("customer_id", "features"))
     MatchKey.objects.all().delete()
     MatchRecord.objects.all().delete()
-    assert match_keys_rebuild(workers=1) == len(kept)
+    assert match_keys_rebuild(workers=workers) == len(kept)
     assert _all_keys() == kept
     assert dict(MatchRecord.objects.values_list("customer_id", "features")) == features
 
