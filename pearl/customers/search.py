@@ -29,7 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Exists, Expression, F, Lookup, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import BooleanField, Exists, Expression, F, Lookup, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import StrIndex
 from django.db.models.lookups import GreaterThan
 from django.db.models.sql.where import AND, WhereNode
@@ -55,6 +55,10 @@ RANKING_CAP = 50_000
 PG_ARRAY_BELOW = 1_000
 # An inexact reading with at most this many candidates is checked on the spot.
 SMALL = 200
+# Two common tokens shared by fewer customers than this are collected together (a page walk would
+# pass ~25 × 1M / matches customers); counting the shared ones stops here, so a dense pair costs
+# little (measured at 1M on PostgreSQL: with 5,000 here, dense pairs cost 10–35 ms more).
+PAIR_BELOW = 1_000
 
 
 def _bigrams(text: str) -> set[str]:
@@ -333,7 +337,8 @@ class _Probe(Exists):
 
 
 class _AmongPostings(Expression):
-    """``id IN (customers carrying a rare driving token)``: few postings, collected once.
+    """``id IN (customers carrying a rare driving token)``: few postings, collected once
+    (``postings``: the customer ids, see ``_postings``).
 
     On PostgreSQL written ``id = ANY(ARRAY(…))``, an array computed once (an InitPlan) rather
     than a semi-join: the same rows, and the planner does not weigh one more relation against
@@ -343,11 +348,10 @@ class _AmongPostings(Expression):
     conditional = True
     output_field = BooleanField()
 
-    def __init__(self, drivers: Sequence[str]) -> None:
+    def __init__(self, postings: QuerySet[CustomerSearchToken]) -> None:
         super().__init__()
-        self.drivers = tuple(drivers)
         self.column: Any = F("pk")
-        self.postings: Any = Subquery(CustomerSearchToken.objects.filter(_terms_q(self.drivers)).values("customer_id"))
+        self.postings: Any = Subquery(postings)
 
     def get_source_expressions(self) -> list[Any]:
         return [self.column, self.postings]
@@ -389,40 +393,98 @@ def search_filter(q: str) -> Q:
         # (鲜酒 is seven times rarer than 海鲜), so count a little further to tell them apart.
         freq.update(_frequencies(tied, RANKING_CAP))
     needle = search_normalize(q)
-    drivers: list[str] = []
+    drivers: list[Driver] = []
+    postings = 0
     exact = True
     for alt in alternatives:
         if min(freq[t] for t in alt.tokens) == 0:
             continue  # a token nobody has: this reading cannot match
-        driver = min(alt.tokens, key=lambda t: (freq[t], -len(t)))
+        ranked = sorted(alt.tokens, key=lambda t: (freq[t], -len(t)))
+        driver: Driver = (ranked[0],)
+        found_here = freq[ranked[0]]
         alt_exact = alt.exact and len(alt.tokens) == 1
-        if not alt_exact and freq[driver] <= SMALL and not _any_match(driver, needle):
+        if not alt_exact and found_here <= SMALL and not _any_match(ranked[0], needle):
             # A reading that matches nobody (``zhang`` read as initials): checking its few
             # candidates now keeps the blob check off the readings that do match.
             continue
+        if len(ranked) > 1 and found_here >= FREQUENCY_CAP and _may_be_rare_together(ranked[:2], freq):
+            # Two common tokens (kjhg, kxjh for ``xjhg``) are often rare together: then collect
+            # the customers carrying both instead of walking the list until a page of them
+            # turns up (a few hundred matches in a million meant walking ~40,000 customers).
+            shared = _shared_count(ranked[0], ranked[1], PAIR_BELOW)
+            if shared == 0:
+                continue
+            if shared < PAIR_BELOW:
+                driver, found_here = (ranked[0], ranked[1]), shared
         drivers.append(driver)
+        postings += found_here
         exact = exact and alt_exact
     if not drivers:
         return Q(pk__in=[])
-    found = _driven_by(drivers, sum(freq[t] for t in drivers))
+    found = _driven_by(drivers, postings)
     if not exact:
         found &= _blob_has(needle)
     return found
 
 
-def _driven_by(drivers: list[str], postings: int) -> Q:
-    """The customers carrying a driving token, in the shape that reads fewest rows for a page.
+Driver = tuple[str, ...]  # the tokens a driving set of customers carries: one, or two rare together
+
+
+_span: tuple[int, float] | None = None  # (highest customer id, when read)
+
+
+def _may_be_rare_together(tokens: Sequence[str], freq: dict[str, int]) -> bool:
+    """Whether two tokens could be shared by fewer than PAIR_BELOW customers, judged as if they
+    were independent (neighbouring windows are not, so this only rules out the clear cases, e.g.
+    广州 and 州市, which would cost a count of a thousand shared customers for nothing)."""
+    global _span
+    now = time.monotonic()
+    if _span is None or now - _span[1] > COMMON_TTL:
+        _span = (Customer.objects.aggregate(top=Max("pk"))["top"] or 1, now)
+    first, second = tokens
+    return freq[first] * freq[second] / max(_span[0], 1) < PAIR_BELOW / 2
+
+
+def _shared_count(first: str, second: str, cap: int) -> int:
+    """How many customers carry both terms, counted no further than ``cap``."""
+    return _postings([first], second)[:cap].count()
+
+
+def _postings(first: Iterable[str], *others: str) -> QuerySet[Any, Any]:
+    """Ids of the customers carrying any of the ``first`` terms and each of the ``others`` (the
+    first terms' postings, confirmed through the ``(customer, token)`` index)."""
+    postings = CustomerSearchToken.objects.filter(_terms_q(first))
+    for term in others:
+        postings = postings.filter(
+            Exists(CustomerSearchToken.objects.filter(_terms_q([term]), customer_id=OuterRef("customer_id")))
+        )
+    return postings.values("customer_id")
+
+
+def _driven_by(drivers: list[Driver], postings: int) -> Q:
+    """The customers carrying a driver, in the shape that reads fewest rows for a page.
 
     Common tokens: walk the customers in list order and probe the index (a page stops early).
-    Rare ones: collect the few postings first. On PostgreSQL the middle band is left to the
-    planner as a semi-join (postings read backwards in id order, 25 rows fetched), which costs a
-    fixed ~15 ms of planning next to the page's joins but beats both other shapes there.
+    Rare ones (or pairs rare together): collect the few postings first. On PostgreSQL the middle
+    band is left to the planner as a semi-join (postings read backwards in id order, 25 rows
+    fetched), which costs a fixed ~15 ms of planning next to the page's joins but beats both
+    other shapes there.
     """
     if postings >= FREQUENCY_CAP:
-        return Q(_Probe(drivers))
-    if connection.vendor == "postgresql" and postings >= PG_ARRAY_BELOW:
-        return Q(pk__in=CustomerSearchToken.objects.filter(_terms_q(drivers)).values("customer_id"))
-    return Q(_AmongPostings(drivers))
+        # A pair's first token alone finds a superset; the blob check that follows every
+        # inexact reading (a pair is one) keeps the result exact.
+        return Q(_Probe([driver[0] for driver in drivers]))
+    singles = [driver[0] for driver in drivers if len(driver) == 1]
+    groups = ([_postings(singles)] if singles else []) + [
+        _postings([driver[0]], *driver[1:]) for driver in drivers if len(driver) > 1
+    ]
+    found = Q()
+    for group in groups:
+        if connection.vendor == "postgresql" and postings >= PG_ARRAY_BELOW:
+            found |= Q(pk__in=group)
+        else:
+            found |= Q(_AmongPostings(group))
+    return found
 
 
 def _blob_has(needle: str) -> Q:

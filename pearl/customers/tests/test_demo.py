@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from pearl.accounts.models import Team, User
@@ -206,3 +206,27 @@ def test_big_loads_drop_plain_indexes_and_build_them_again() -> None:
     assert not any("customer_owner_idx" in sql for sql in during)
     assert any("UNIQUE" in sql.upper() for sql in during)  # unique keys keep checking every row
     assert _index_sql() == before
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the migrations' choice lists
+@pytest.mark.parametrize("atomic_limit", [100, 10])
+def test_tokens_staged_for_a_big_load_are_the_ones_the_services_write(
+    monkeypatch: pytest.MonkeyPatch, atomic_limit: int
+) -> None:
+    # Big SQLite loads pass the tokens through a temporary table and insert them sorted at the end;
+    # a threshold of 0 sends this small load the same way (PostgreSQL always COPYs them directly).
+    monkeypatch.setattr(demo, "STAGE_TOKENS_ABOVE", 0)
+    monkeypatch.setattr(demo, "BATCH", 10)  # several batches, and the big-load connection settings
+    monkeypatch.setattr(demo, "COMMIT_EVERY", 10)
+    # 100: all in one transaction; 10: committed batch by batch, as a million customers are.
+    monkeypatch.setattr(demo, "ATOMIC_LIMIT", atomic_limit)
+    result = demo.build_demo(customers=30, seed=5)
+    assert result.tokens == CustomerSearchToken.objects.count() > 0
+    for customer in Customer.objects.prefetch_related("contacts"):
+        tokens, _blob, _pinyin = customer_document(customer)
+        stored = set(CustomerSearchToken.objects.filter(customer=customer).values_list("token", flat=True))
+        assert stored == tokens, customer.name
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sqlite_temp_master WHERE name = %s", [demo._TokenStage.TABLE])
+            assert cursor.fetchone() == (0,)

@@ -242,6 +242,28 @@ def test_common_word_plan_finds_and_counts_the_same(org: Org, shops: dict[str, C
     assert rare["admin"][0]  # every query above finds something for the admin
 
 
+def test_two_common_tokens_rare_together_collect_their_shared_customers(
+    org: Org, shops: dict[str, Customer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """海鲜, 鲜酒 and 酒楼 are each "common" here, but only 鑫海酒楼 has two of them: the customers
+    carrying both are collected (no walk of the list), with the same answer as the other plans."""
+    make_customer(org.owner, name="东海鲜酒坊")
+    make_customer(org.outsider, name="南城酒楼")
+    expected = {actor.username: (list(customer_list(actor=actor, filters={"q": "海鲜酒楼"})),
+                                 capped_count(customer_list(actor=actor, filters={"q": "海鲜酒楼"})))
+                for actor in (org.admin, org.owner, org.outsider)}
+    assert [c.short_name for c in expected["admin"][0]] == ["鑫海酒楼"]
+    monkeypatch.setattr("pearl.customers.search.FREQUENCY_CAP", 2)
+    monkeypatch.setattr("pearl.customers.search.PAIR_BELOW", 2)
+    monkeypatch.setattr("pearl.customers.search._span", (1_000, float("inf")))  # as if among 1,000 customers
+    search_module._common.clear()
+    for actor in (org.admin, org.owner, org.outsider):
+        qs = customer_list(actor=actor, filters={"q": "海鲜酒楼"})
+        sql = str(qs.query)
+        assert "EXISTS" in sql and sql.count(CustomerSearchToken._meta.db_table) >= 2  # the pair
+        assert (list(qs), capped_count(qs)) == expected[actor.username]
+
+
 def test_counting_a_common_word_stops_at_the_cap(org: Org, shops: dict[str, Customer],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     make_customer(org.owner, name="广州鑫海冻品批发部", short_name="鑫海冻品")

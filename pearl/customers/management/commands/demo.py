@@ -73,6 +73,8 @@ class Command(BaseCommand):
                 % {"customers": f"{result.customers:,}", "contacts": f"{result.contacts:,}",
                    "seconds": result.seconds}
             )
+            if options["verbosity"] > 1:
+                self.stdout.write("  " + ", ".join(f"{name} {sec:.0f} s" for name, sec in result.phases.items()))
             # The loader writes customers in bulk, past the services: key them for the duplicate
             # check in one pass (column-wise, in two processes).
             self.stdout.write(_("Building the duplicate-check keys…"))
