@@ -180,3 +180,38 @@ def test_import_wizard_preview_progress_report_and_search(
     page.locator("#results").get_by_role("link", name="佛山顺德鱼档贸易有限公司").click()
     page.wait_for_url(live_server.url + reverse("customers:customer_detail", args=[foshan.pk]))
     expect(page.locator("#contacts")).to_contain_text("138 0013 8000")
+
+
+def test_a_big_files_preview_runs_on_the_worker_with_progress(
+    page: Any, live_server: Any, org: Any, log_in: Any, tmp_path: Path, start_worker: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file as big as makes the import use its second process is checked on the task worker: the page
+    shows a progress card instead of holding the request, then reloads into the usual preview."""
+    from pearl.dataquality.services import import_pipeline
+
+    monkeypatch.setattr(import_pipeline, "PIPELINE_MIN_ROWS", 3)  # the 5-row sheet counts as big here
+    upload = messy_xlsx(tmp_path / "大表.xlsx")
+    log_in(page, "manager", PASSWORD)
+    page.goto(live_server.url + reverse("dataquality:import_new"))
+    page.get_by_label("Spreadsheet").set_input_files(str(upload))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url(re.compile(r"/imports/\d+/mapping/$"))
+    job = ImportJob.objects.get()
+    page.get_by_role("button", name="Check the file (preview)").click()
+    page.wait_for_url(live_server.url + reverse("dataquality:import_detail", args=[job.pk]))
+
+    progress = page.locator("#import-progress")
+    expect(progress.get_by_role("heading")).to_have_text("Checking the file…")
+    expect(progress).to_have_attribute("hx-trigger", "every 1s")
+    expect(progress.get_by_role("link", name="Change the columns")).to_be_visible()
+    job.refresh_from_db()
+    assert job.status == "previewing" and job.preview == {}
+    start_worker()
+    counts = page.locator("dl.props").first
+    expect(counts.locator("dt:has-text('New customers') + dd")).to_have_text("3", timeout=30_000)
+    expect(counts.locator("dt:has-text('Invalid rows') + dd")).to_have_text("1")
+    expect(progress).to_have_count(0)
+    job.refresh_from_db()
+    assert job.status == "previewed" and job.total_rows == 4
+    assert not Customer.objects.exists()  # a dry run writes nothing
