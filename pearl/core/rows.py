@@ -4,6 +4,7 @@ already checked their rows and want no model instances."""
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,3 +36,20 @@ def insert_rows(table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ..
                 cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})", rows)
         finally:
             cursor.close()
+
+
+Packed = tuple[list[str], bytes]
+
+
+def pack_pairs(pairs: Sequence[tuple[str, int]]) -> Packed:
+    """(text, number) pairs as a list of texts and the numbers' bytes, for pickling across processes:
+    the bulk writers receive tens of thousands of them per batch from a worker, and unpickling one
+    tuple per pair cost the receiving process more than the worker's computing them saved."""
+    return [text for text, _n in pairs], array("q", [n for _t, n in pairs]).tobytes()
+
+
+def unpack_pairs(packed: Packed) -> list[tuple[str, int]]:
+    texts, raw = packed
+    numbers = array("q")
+    numbers.frombytes(raw)
+    return list(zip(texts, numbers, strict=True))

@@ -9,7 +9,6 @@ costs no query.
 from __future__ import annotations
 
 import re
-from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -21,6 +20,7 @@ from django.utils.translation import gettext as _
 from pearl.accounts.models import User
 from pearl.core.errors import ValidationFailed
 from pearl.core.phones import normalize_phone
+from pearl.core.rows import Packed, pack_pairs, unpack_pairs
 from pearl.core.text import clean_spaces, nfkc, normalize_company_name
 from pearl.customers.choices import ChoiceList, CustomerKind, CustomerStatus, CustomFieldObject
 from pearl.customers.customfields import clean_value
@@ -347,21 +347,13 @@ class Prepared:
     # matcher's keys and features): written for the new customers instead of refreshing them.
     ahead: dict[str, Any] = field(default_factory=dict)
 
-    # Pickled compactly (it crosses from the second process once per batch): the tokens as one
-    # string and one array instead of ~40 tuples per row, which cost the receiving process more to
-    # unpickle than they saved.
-    def __getstate__(self) -> tuple[list[CleanRow], str, bytes, dict[str, Any]]:
-        text = _TOKEN_SEPARATOR.join(t for t, _n in self.tokens)
-        return self.rows, text, array("q", [n for _t, n in self.tokens]).tobytes(), self.ahead
+    # Pickled compactly (it crosses from the second process once per batch): ~40 tokens per row.
+    def __getstate__(self) -> tuple[list[CleanRow], Packed, dict[str, Any]]:
+        return self.rows, pack_pairs(self.tokens), self.ahead
 
-    def __setstate__(self, state: tuple[list[CleanRow], str, bytes, dict[str, Any]]) -> None:
-        self.rows, text, raw, self.ahead = state
-        numbers = array("q")
-        numbers.frombytes(raw)
-        self.tokens = list(zip(text.split(_TOKEN_SEPARATOR), numbers, strict=True)) if numbers else []
-
-
-_TOKEN_SEPARATOR = "\x00"  # never in a token (search_normalize drops control characters)
+    def __setstate__(self, state: tuple[list[CleanRow], Packed, dict[str, Any]]) -> None:
+        self.rows, tokens, self.ahead = state
+        self.tokens = unpack_pairs(tokens)
 
 
 def refresh_tags(lookups: Lookups, row: CleanRow) -> None:

@@ -25,6 +25,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 if TYPE_CHECKING:
+    from .blocking import KeyCodes
     from .columns import Batch
 
 Features = dict[str, Any]  # feature name -> str, or tuple[str, ...] for a "many" feature
@@ -348,6 +349,9 @@ class MatchConfig:
     detail_features: Mapping[str, str] = field(default_factory=dict)  # field -> feature shown in reasons
     # The whole batch at once (same result as featurize + keys on each record), for the scan.
     featurize_batch: Callable[[Sequence[Any]], Batch] | None = None
+    # The column-wise twin of ``keys``: every row's keys as integers made from the table's feature
+    # codes (what the scan of kept features blocks on). Without it, keys are made record by record.
+    table_keys: Callable[[FeatureTable], KeyCodes] | None = None
     # Key family -> what a pair sharing only such a key must satisfy to be compared in the scan.
     block_filters: Mapping[str, Predicate] = field(default_factory=dict)
 

@@ -128,6 +128,7 @@ def chinese_config(*, duplicate: float = 11.5, possible: float = 8.0) -> MatchCo
         possible=possible,
         detail_features={"name": "cfull", "trade": "trades", "region": "city", "address": "addr"},
         featurize_batch=chinese_batch.featurize_batch,
+        table_keys=chinese_batch.table_keys,
         block_filters=CHINESE_BLOCK_FILTERS,
     )
 

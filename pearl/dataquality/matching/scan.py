@@ -5,7 +5,7 @@ distinct raw value), or read back from the database as integer codes (``columns.
 the scan of a customer base); pairs come from blocking keys (numpy group-by, with the config's
 block filters, made as plans where they can be: only the pairs a filter keeps are ever made); each
 field is compared on all pairs at once, with the same predicates as compare_many. For codes the
-keys are integers made from the feature codes (``TABLE_KEYS``), never strings. Pairs are scored
+keys are integers made from the feature codes (``MatchConfig.table_keys``), never strings. Pairs are scored
 in slices so memory stays bounded whatever the number of candidates. With ``workers`` > 1,
 forked processes featurise slices of the records, encode features and score slices of the pairs
 (the machine has two cores; Python needs processes to use both).
@@ -17,7 +17,7 @@ import functools
 import json
 import multiprocessing
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
@@ -26,8 +26,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from . import chinese, chinese_batch, compare
-from .blocking import MAX_BLOCK, Candidates, Either, Filter, KeyCodes, Plan, Within, candidate_pairs, coded_pairs
+from . import compare
+from .blocking import MAX_BLOCK, Candidates, Either, Filter, Plan, Within, candidate_pairs, coded_pairs
 from .columns import Batch, Encoded, one_by_one, strings
 from .compare import (
     MISSING,
@@ -45,10 +45,6 @@ from .compare import (
 
 SLICE = 1_000_000
 
-# The column-wise twin of a configuration's per-record ``keys``: every row's keys as integers, from
-# the table's feature codes (what the scan of kept features blocks on). A configuration without one
-# gets its keys record by record.
-TABLE_KEYS: dict[Callable[..., Any], Callable[[FeatureTable], KeyCodes]] = {chinese.keys: chinese_batch.table_keys}
 
 
 @dataclass
@@ -193,9 +189,8 @@ def block(
     if isinstance(batch, Batch):
         return candidate_pairs(batch.key_rows, batch.key_values, max(table.size, 1), max_block=max_block,
                                filters=filters)  # fmt: skip
-    table_keys = TABLE_KEYS.get(config.keys)
-    if table_keys is not None:
-        return coded_pairs(table_keys(table), max(table.size, 1), max_block=max_block, filters=filters)
+    if config.table_keys is not None:
+        return coded_pairs(config.table_keys(table), max(table.size, 1), max_block=max_block, filters=filters)
     rows, keys = _keys_row_by_row(table, config)
     return candidate_pairs(rows, keys, max(table.size, 1), max_block=max_block, filters=filters)
 
