@@ -317,14 +317,18 @@ def job_preview(*, actor: User, job_id: int, batch_size: int = BATCH_SIZE) -> Im
 
 
 def _dry_run(
-    job: ImportJob, actor: User, batch_size: int, on_rows: Callable[[int], None] | None = None
+    job: ImportJob, actor: User, batch_size: int, on_rows: Callable[[int, int | None], None] | None = None
 ) -> tuple[dict[str, Any], int]:
-    """(preview, rows read) of the whole file; ``on_rows(rows so far)`` after each batch."""
+    """(preview, rows read) of the whole file; ``on_rows(rows so far, rows in the sheet if known)``
+    once the sheet is open and after each batch."""
     counts = {o.value: 0 for o in Outcome}
     issues: list[dict[str, Any]] = []
     state, lookups, total = BulkState(), Lookups.load(actor), 0
     warnings: set[str] = set()
     with open_job_sheet(job, actor) as sheet, closing(_batches(sheet, job, batch_size, lookups=lookups)) as batches:
+        expected = sheet.total_rows - sheet.header_row if sheet.total_rows is not None else None
+        if on_rows is not None:
+            on_rows(0, expected)
         for batch in batches:
             result = customer_bulk_upsert(
                 actor=actor, rows=batch.data, key=job.key, rule=job.rule, dry_run=True, state=state,
@@ -340,7 +344,7 @@ def _dry_run(
                 elif r.messages:
                     warnings.update(r.messages)
             if on_rows is not None:
-                on_rows(total)
+                on_rows(total, expected)
         skipped = [s.number for s in sheet.skipped]
     return {"counts": counts, "issues": issues, "warnings": sorted(warnings), "skipped_rows": skipped[:20]}, total
 
@@ -412,12 +416,9 @@ def job_preview_run(*, actor: User, job_id: int, batch_size: int = BATCH_SIZE) -
     try:
         job = _job_for_read(actor, job_id)
         _ready(job, actor)
-        with open_job_sheet(job, actor) as sheet:
-            estimate = sheet.total_rows - sheet.header_row if sheet.total_rows is not None else None
-        live.update(total_rows=estimate, rows_processed=0, updated_at=timezone.now())
 
-        def progress(rows: int) -> None:
-            live.update(rows_processed=rows, updated_at=timezone.now())
+        def progress(rows: int, expected: int | None) -> None:
+            live.update(total_rows=expected, rows_processed=rows, updated_at=timezone.now())
 
         preview, total = _dry_run(job, actor, batch_size, progress)
     except Exception as exc:

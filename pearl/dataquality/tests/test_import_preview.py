@@ -66,8 +66,8 @@ def test_a_big_file_is_checked_in_the_background_with_progress(
     real = imports._dry_run
 
     def watched(job: ImportJob, actor: Any, batch_size: int, on_rows: Any = None) -> Any:
-        def progress(rows: int) -> None:
-            on_rows(rows)
+        def progress(rows: int, expected: int | None) -> None:
+            on_rows(rows, expected)
             stored = ImportJob.objects.get(pk=job.pk)
             seen.append((stored.rows_processed, stored.total_rows))
 
@@ -75,7 +75,7 @@ def test_a_big_file_is_checked_in_the_background_with_progress(
 
     monkeypatch.setattr(imports, "_dry_run", watched)
     job = job_preview_run(actor=org.owner, job_id=job.pk, batch_size=3)
-    assert seen == [(3, 8), (6, 8), (8, 8)]  # rows so far, of the sheet's estimate (its last row − header)
+    assert seen == [(0, 8), (3, 8), (6, 8), (8, 8)]  # rows so far, of the sheet's estimate (its last row − header)
     assert job.status == ImportStatus.PREVIEWED and job.preview == expected
     assert job.total_rows == 8 and job.rows_processed == 0 and job.error == ""
     assert Customer.objects.count() == 0
