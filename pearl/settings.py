@@ -102,12 +102,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # waits for the lock instead of failing, and IMMEDIATE transactions take the write lock
     # up front so two writers never deadlock on a lock upgrade.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Page cache per connection; each process holding a connection may fill it (64 MB by default).
+    SQLITE_CACHE_KIB = int(os.environ.get("PEARL_SQLITE_CACHE_KIB", "64000"))
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-            "PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;"
+            f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;"
         ),
     }
 DATABASES["default"].setdefault("TEST", {})

@@ -118,6 +118,8 @@ class ImportIssue(models.Model):
     row = models.PositiveIntegerField()
     kind = models.CharField(max_length=16, choices=IssueKind.choices)
     message = models.TextField()
+    # The row as read (one value per header), so the rejected-rows report needs no second read of the file.
+    values = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["row"]

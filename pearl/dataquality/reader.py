@@ -42,6 +42,7 @@ from pearl.dataquality.reader_io import (
     detect_format,
     file_size,
 )
+from pearl.dataquality.reader_xlsx import XlsxSource
 
 __all__ = [
     "MAX_COLUMNS",
@@ -128,7 +129,7 @@ class Sheet:
 
     def __init__(
         self,
-        source: WorkbookSource | CsvSource,
+        source: WorkbookSource | XlsxSource | CsvSource,
         *,
         owned: IO[bytes] | None,
         custom_fields: Sequence[tuple[str, str]],
@@ -147,6 +148,7 @@ class Sheet:
         self.encoding: str = getattr(source, "encoding", "")
         self.delimiter: str = getattr(source, "delimiter", "")
         self.skipped: list[SkippedRow] = []
+        self.custom_fields: list[tuple[str, str]] = list(custom_fields)
         self.header_row, self.headers = self._find_header(custom_fields)
         self.width = len(self.headers)
         if self.width > MAX_COLUMNS:
@@ -332,10 +334,15 @@ def open_sheet(
         else:
             check_size(size, max_bytes)
         filename = filename or os.path.basename(str(getattr(source, "name", "") or ""))
-    raw: WorkbookSource | CsvSource | None = None
+    raw: WorkbookSource | XlsxSource | CsvSource | None = None
     try:
         fmt = detect_format(stream)
-        raw = CsvSource(stream) if fmt is SheetFormat.CSV else WorkbookSource(stream, fmt, sheet, path=path)
+        if fmt is SheetFormat.CSV:
+            raw = CsvSource(stream)
+        elif fmt is SheetFormat.XLSX:
+            raw = XlsxSource(stream, sheet)
+        else:
+            raw = WorkbookSource(stream, fmt, sheet, path=path)
         return Sheet(raw, owned=owned, custom_fields=custom_fields, filename=filename)
     except BaseException:
         if raw is not None:

@@ -1,6 +1,7 @@
 """Bytes → raw rows: recognise the format from the content, refuse what is not a spreadsheet, read.
 
-Spreadsheets (.xlsx, .xlsb, .xls, .ods) go through python-calamine here; CSV goes through reader_csv.
+.xls, .xlsb and .ods go through python-calamine here, .xlsx through reader_xlsx (streamed), CSV
+through reader_csv.
 Each source yields ``(row number, raw values, error codes by column)``.
 """
 
@@ -8,11 +9,9 @@ from __future__ import annotations
 
 import enum
 import io
-import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
-from xml.etree import ElementTree
 
 import python_calamine
 from django.utils.translation import gettext_lazy as _
@@ -169,16 +168,55 @@ PASSWORD_MESSAGE = _(
 )
 
 
+class FillDown:
+    """Cells merged down several rows: the top value is copied into the rows under it, in the same pass.
+
+    Someone who merges 负责人 over five customers means it for all five. Merges across columns (a
+    title over A1:D1) are left alone: copying a title sideways would make it look like a header row.
+    """
+
+    def __init__(self, vertical: list[tuple[int, int, int]]) -> None:
+        # (first row, column, last row), 0-based as the file numbers them.
+        self._starts: dict[int, list[tuple[int, int]]] = {}
+        for first, column, last in vertical:
+            if last > first:
+                self._starts.setdefault(first + 1, []).append((column, last + 1))
+
+    def start(self, first_column: int = 0) -> Callable[[int, list[Any]], list[Any]]:
+        """A fresh pass: ``fill(row number, values)`` → the values with the merged cells filled.
+        ``first_column``: the sheet column of ``values[0]``."""
+        if not self._starts:
+            return lambda _number, values: values
+        starts = self._starts
+        active: list[tuple[int, Any, int]] = []  # (column in values, top value, last row number)
+
+        def fill(number: int, values: list[Any]) -> list[Any]:
+            nonlocal active
+            if active:
+                active = [a for a in active if a[2] >= number]
+                for column, top, _last in active:
+                    if column >= len(values):
+                        values.extend([None] * (column + 1 - len(values)))
+                    if values[column] is None or values[column] == "":
+                        values[column] = top
+            for column, last in starts.get(number, ()):
+                index = column - first_column
+                if index >= 0:
+                    active.append((index, values[index] if index < len(values) else None, last))
+            return values
+
+        return fill
+
+
 # ---------------------------------------------------------------------------------------------- workbooks
 
 
 class WorkbookSource:
-    """A workbook read by python-calamine.
+    """An .xls, .xlsb or .ods workbook read by python-calamine.
 
-    Calamine holds the chosen sheet in compact Rust memory (about 1 MB per 1,000 rows of 10 columns)
-    and hands rows to Python one at a time. openpyxl's read-only mode would keep memory flat, but
-    reads a 100,000-row sheet about 15 times slower (≈ 2,000 rows/s here without lxml), which alone
-    would miss the import's 2,000 rows/s end to end; calamine reads it at ≈ 30,000 rows/s.
+    Calamine holds the chosen sheet in compact Rust memory (about 0.5 MB per 1,000 rows of 6 columns)
+    and hands rows to Python one at a time. It cannot stream (python-calamine issue #42), so .xlsx,
+    the format of big files, is streamed by reader_xlsx instead; .xls stops at 65,536 rows anyway.
     """
 
     def __init__(self, stream: IO[bytes], fmt: SheetFormat, sheet: str | int | None, path: str | None = None) -> None:
@@ -203,7 +241,7 @@ class WorkbookSource:
                 )
                 % {"reason": str(exc)[:200]}
             ) from exc
-        self._errors: dict[int, dict[int, str]] | None = None
+        self._merges: FillDown | None = None
         self.sheet_names: list[str] = list(self._book.sheet_names)
         self.sheet_name, self._sheet = self._pick(sheet)
         start = self._sheet.start
@@ -247,105 +285,12 @@ class WorkbookSource:
         raise EmptySpreadsheet(_("Every sheet in this workbook is empty. Check that you chose the right file."))
 
     def rows(self) -> Iterator[RawRow]:
-        if self._errors is None:
-            self._errors = self._formula_errors() if self.format is SheetFormat.XLSX else {}
-        errors = self._errors
-        fills = self._vertical_merges()
+        if self._merges is None:
+            ranges = self._sheet.merged_cell_ranges or []
+            self._merges = FillDown([(r0, c0, r1) for (r0, c0), (r1, c1) in ranges if c1 == c0])
+        fill = self._merges.start(self.first_column)
         for number, values in enumerate(self._sheet.iter_rows(), start=1):
-            if fills and number in fills:
-                for column, top in fills[number].items():
-                    if column < len(values) and values[column] == "":
-                        values[column] = top
-            yield number, values, errors.get(number)
-
-    def _vertical_merges(self) -> dict[int, dict[int, Any]]:
-        """``{row number: {column: value}}`` for the cells hidden under a merge down several rows.
-
-        Someone who merges 负责人 over five customers means it for all five, so the top value is
-        copied down. Merges across columns (a title over A1:D1) are left alone: copying a title
-        sideways would make it look like a header row.
-        """
-        ranges = self._sheet.merged_cell_ranges or []
-        vertical = [(r0, c0, r1) for (r0, c0), (r1, c1) in ranges if r1 > r0 and c1 == c0]
-        if not vertical:
-            return {}
-        wanted = {r0 + 1 for r0, _c, _r1 in vertical}
-        tops: dict[tuple[int, int], Any] = {}
-        for number, values in enumerate(self._sheet.iter_rows(), start=1):
-            if number in wanted:
-                for r0, c0, _r1 in vertical:
-                    column = c0 - self.first_column
-                    if r0 + 1 == number and 0 <= column < len(values):
-                        tops[(r0, c0)] = values[column]
-            if number > max(wanted):
-                break
-        fills: dict[int, dict[int, Any]] = {}
-        for r0, c0, r1 in vertical:
-            for number in range(r0 + 2, r1 + 2):
-                fills.setdefault(number, {})[c0 - self.first_column] = tops.get((r0, c0), "")
-        return fills
-
-    def _formula_errors(self) -> dict[int, dict[int, str]]:
-        """``{row number: {column: "#DIV/0!"}}`` for the chosen .xlsx sheet.
-
-        calamine turns error cells into empty strings, which would import a failed formula as a blank.
-        One extra pass over the sheet's XML finds them; it stays cheap because the regex only runs on
-        chunks that hold an error cell at all.
-        """
-        found: dict[int, dict[int, str]] = {}
-        self._stream.seek(0)
-        with zipfile.ZipFile(self._stream) as archive:
-            path = _xlsx_sheet_path(archive, self.sheet_name)
-            if path is None:
-                return found
-            with archive.open(path) as xml:
-                pending = b""
-                while chunk := xml.read(CHUNK_BYTES):
-                    data = pending + chunk
-                    cut = data.rfind(b"row>")
-                    ready, pending = (data[: cut + 4], data[cut + 4 :]) if cut >= 0 else (b"", data)
-                    if b't="e"' in ready:
-                        self._collect_errors(ready, found)
-                if b't="e"' in pending:
-                    self._collect_errors(pending, found)
-        return found
-
-    def _collect_errors(self, data: bytes, found: dict[int, dict[int, str]]) -> None:
-        for match in _ERROR_CELL.finditer(data):
-            ref = _CELL_REF.search(match.group(1))
-            value = _CELL_VALUE.search(match.group(2))
-            if ref is None:
-                continue
-            column = _column_index(ref.group(1).decode()) - self.first_column
-            code = value.group(1).decode() if value else "#VALUE!"
-            found.setdefault(int(ref.group(2)), {})[column] = code
+            yield number, fill(number, values), None
 
     def close(self) -> None:
         self._book.close()
-
-
-_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s([^>]*?\bt="e"[^>]*)>(.*?)</(?:\w+:)?c>', re.S)
-_CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
-_CELL_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
-_RELS_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-
-
-def _column_index(letters: str) -> int:
-    index = 0
-    for letter in letters:
-        index = index * 26 + ord(letter) - 64
-    return index - 1
-
-
-def _xlsx_sheet_path(archive: zipfile.ZipFile, name: str) -> str | None:
-    try:
-        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ElementTree.ParseError):
-        return None
-    sheets = (el for el in book.iter() if el.tag.endswith("}sheet") and el.get("name") == name)
-    rel_id = next((el.get(_RELS_NS + "id") for el in sheets), None)
-    target = next((el.get("Target") for el in rels if el.get("Id") == rel_id), None)
-    if not target:
-        return None
-    return target.lstrip("/") if target.startswith("/") else "xl/" + target

@@ -47,6 +47,7 @@ from pearl.customers.services.bulk_rows import (
     refresh_tags,
     tag_key,
 )
+from pearl.customers.services.bulk_state import BulkState, Seen
 from pearl.customers.services.index import identity_conflict_message
 
 __all__ = [
@@ -123,19 +124,6 @@ class BulkResult:
 
 
 @dataclass
-class BulkState:
-    """What earlier calls of the same import saw: a duplicate across batches is still a duplicate."""
-
-    keys: dict[str, int] = field(default_factory=dict)
-    names: dict[str, int] = field(default_factory=dict)
-    identities: dict[tuple[str, str], int] = field(default_factory=dict)
-    customers: dict[int, int] = field(default_factory=dict)
-    # Customers this import created: the matcher does not match rows to them, so a preview (which
-    # creates nothing) and the run decide the same (a resumed run loads them back).
-    created: set[int] = field(default_factory=set)
-
-
-@dataclass
 class _Plan:
     clean: CleanRow
     result: RowResult
@@ -196,7 +184,12 @@ def customer_bulk_upsert(
     if not (actor.may("create") or actor.may("edit")):
         raise PermissionDenied(_("Your role may not create records."))
     lookups = lookups or Lookups.load(actor)
-    state = state if state is not None else BulkState()
+    if state is None:
+        with BulkState() as own:
+            return customer_bulk_upsert(
+                actor=actor, rows=rows, key=key, rule=rule, dry_run=dry_run, state=own, lookups=lookups,
+                prepared=prepared,
+            )  # fmt: skip
     if prepared is None:
         cleaned = [clean_row(lookups, r) for r in rows]
     else:
@@ -226,7 +219,7 @@ def customer_bulk_upsert(
             ):
                 plan.result.customer_id = customer_id
                 result.created.append((customer_id, version))
-                state.created.add(customer_id)
+            state.add_created(customer_id for customer_id, _version in result.created)
             apply_update_plans()
     for plan in plans:
         if plan.result.outcome is not Outcome.INVALID and plan.result.messages == [] and plan.clean.warnings:
@@ -292,7 +285,8 @@ def _match_by_matcher(actor: User, live: list[_Plan], state: BulkState) -> None:
         if plan.target is None:
             row = duplicates.Candidate.of({**plan.clean.customer, "kind": plan.clean.kind}, [plan.clean.contact])
             hits = duplicates.find(actor, row).duplicates
-            found = [h for h in hits if h.customer_id not in state.created]
+            created = state.created_among(h.customer_id for h in hits)
+            found = [h for h in hits if h.customer_id not in created]
             if found:
                 plan.target = found[0].customer_id
                 plan.clean.warnings.append(
@@ -304,34 +298,57 @@ def _match_by_matcher(actor: User, live: list[_Plan], state: BulkState) -> None:
 def _in_file(plans: list[_Plan], key: Key, state: BulkState) -> None:
     """Later rows describing a customer an earlier row already did are duplicates (first one wins)."""
     label = _key_label(key)
-    for plan in plans:
-        if plan.result.outcome == Outcome.INVALID:
-            continue
+    live = [p for p in plans if p.result.outcome != Outcome.INVALID]
+    wanted: dict[Seen, set[str]] = {kind: set() for kind in (Seen.KEY, Seen.NAME, Seen.CUSTOMER, Seen.IDENTITY)}
+    for plan in live:
+        wanted[Seen.KEY].add(_key_value(plan.clean, key))
+        wanted[Seen.NAME].add(_company_name(plan.clean))
+        wanted[Seen.CUSTOMER].add(str(plan.target or ""))
+        wanted[Seen.IDENTITY].update(_identity_key(i) for i in plan.clean.identities())
+    # What earlier batches saw, then this batch's first rows added as the loop meets them.
+    seen = {kind: state.first_rows(kind, keys - {""}) for kind, keys in wanted.items()}
+    new: dict[Seen, list[tuple[str, int]]] = {kind: [] for kind in seen}
+
+    def keep(kind: Seen, value: str, number: int) -> None:
+        seen[kind][value] = number
+        new[kind].append((value, number))
+
+    for plan in live:
         clean, number = plan.clean, plan.clean.number
-        value = _key_value(clean, key)
-        name = clean.name_key if clean.kind == CustomerKind.COMPANY and clean.customer.get("name") else ""
-        if value and value in state.keys:
-            first = state.keys[value]
+        value, name, target = _key_value(clean, key), _company_name(clean), str(plan.target or "")
+        identities = [_identity_key(i) for i in clean.identities()]
+        if value and value in seen[Seen.KEY]:
+            first = seen[Seen.KEY][value]
             _duplicate(plan, first, _("Same %(key)s as row %(row)s.") % {"key": label, "row": first})
-        elif plan.target is not None and plan.target in state.customers:
-            first = state.customers[plan.target]
+        elif target and target in seen[Seen.CUSTOMER]:
+            first = seen[Seen.CUSTOMER][target]
             _duplicate(plan, first, _("Same customer as row %(row)s.") % {"row": first})
-        elif name and name in state.names:
-            first = state.names[name]
+        elif name and name in seen[Seen.NAME]:
+            first = seen[Seen.NAME][name]
             _duplicate(plan, first, _("Same customer name as row %(row)s.") % {"row": first})
         else:
-            clash = next((state.identities[i] for i in clean.identities() if i in state.identities), None)
+            clash = next((seen[Seen.IDENTITY][i] for i in identities if i in seen[Seen.IDENTITY]), None)
             if clash is not None:
                 _invalid(plan, _("A phone, email or id of this row is also in row %(row)s.") % {"row": clash})
                 continue
             if value:
-                state.keys[value] = number
+                keep(Seen.KEY, value, number)
             if name:
-                state.names[name] = number
-            if plan.target is not None:
-                state.customers[plan.target] = number
-            for identity in clean.identities():
-                state.identities[identity] = number
+                keep(Seen.NAME, name, number)
+            if target:
+                keep(Seen.CUSTOMER, target, number)
+            for identity in identities:
+                keep(Seen.IDENTITY, identity, number)
+    for kind, pairs in new.items():
+        state.remember(kind, pairs)
+
+
+def _company_name(clean: CleanRow) -> str:
+    return clean.name_key if clean.kind == CustomerKind.COMPANY and clean.customer.get("name") else ""
+
+
+def _identity_key(identity: tuple[str, str]) -> str:
+    return f"{identity[0]}:{identity[1]}"
 
 
 def _check_identities(plans: list[_Plan]) -> None:

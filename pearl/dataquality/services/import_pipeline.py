@@ -1,34 +1,60 @@
 """The CPU half of an import, in a second process: while this process matches and writes batch n,
-a worker splits the addresses, validates the rows (``clean_row``) and builds the search documents and
-the duplicate matcher's keys and features of the next batches.
+a worker reads the next batches from the file, splits the addresses, validates the rows
+(``clean_row``) and builds the search documents and the duplicate matcher's keys and features.
 
 SQLite has one writer, so the writes stay here; the worker never touches the database. It is
-started with "spawn" (no inherited database connection), sets Django up itself and receives the
-import's ``Lookups`` once, pickled. The rows it validates are exactly what ``customer_bulk_upsert``
-would have validated: same function, same tables; tags created by earlier batches are applied to
-its results here (``bulk_rows.refresh_tags``). At most ``AHEAD`` batches wait, so memory does not
-grow with the file.
+started with "spawn" (no inherited database connection), sets Django up itself, receives the
+import's ``Lookups`` once, pickled, and opens the job's stored file with the same reader, mapping
+and batching as this process would (``imports.raw_batches``). The rows it validates are exactly what
+``customer_bulk_upsert`` would have validated: same function, same tables; tags created by earlier
+batches are applied to its results here (``bulk_rows.refresh_tags``). At most ``AHEAD`` batches wait
+in the queue, so memory does not grow with the file.
 
 This module is imported by the worker before Django is set up: model imports stay inside functions.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import pickle
-from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+import queue
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+
     from pearl.customers.services.bulk_rows import CustomerRowIn, Lookups, Prepared
+    from pearl.dataquality.reader import SkippedRow
+    from pearl.dataquality.services.imports import RawBatch
+
+logger = logging.getLogger(__name__)
 
 # Below this many rows the worker's start-up (a Python process setting Django up, ~1-2 s of CPU)
 # costs more than it saves.
 PIPELINE_MIN_ROWS = 5_000
 AHEAD = 2  # batches prepared ahead of the writer
+POLL_SECONDS = 1.0  # how often the writer checks that a silent worker is still alive
+
+
+@dataclass(frozen=True)
+class SheetPlan:
+    """What the worker needs to read the job's rows as ``imports.raw_batches`` would in this process."""
+
+    location: str  # imports.stored_location of the job's file
+    filename: str
+    sheet: str | None
+    custom_fields: list[tuple[str, str]]
+    header_row: int  # as this process found it: the worker checks it finds the same
+    mapping: dict[int, str]
+    headers: list[str]
+    size: int
+    after: int
+
 
 _lookups: Lookups | None = None
 
@@ -83,6 +109,33 @@ def _prepare_in_worker(data: list[CustomerRowIn], parse_address: bool) -> Prepar
         _forget_names()
 
 
+def _work(out: Queue[tuple[Any, ...]], lookups: bytes, language: str | None, plan: SheetPlan, parse: bool) -> None:
+    """The worker's life: read, prepare and send every batch, then ``("end", skipped rows)``."""
+    try:
+        _init(lookups, language)
+        from pearl.dataquality.services.imports import open_stored, raw_batches
+
+        with open_stored(plan.location, plan.filename, plan.sheet, plan.custom_fields) as sheet:
+            if sheet.header_row != plan.header_row:
+                raise RuntimeError(f"header row {sheet.header_row} read, {plan.header_row} expected")
+            for batch in raw_batches(sheet, plan.mapping, plan.headers, plan.size, plan.after):
+                prepared = _prepare_in_worker(batch[1], parse)
+                out.put(("batch", batch, prepared))
+            out.put(("end", sheet.skipped))
+    except BaseException as exc:
+        logger.exception("the import's second process failed")
+        out.put(("error", _sendable(exc)))
+
+
+def _sendable(exc: BaseException) -> BaseException:
+    """The exception itself when it survives pickling (the reader's messages do), else its text."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
 def _forget_names() -> None:
     """Empty the per-value caches that fill with the sheet's names, phones and addresses.
 
@@ -94,32 +147,49 @@ def _forget_names() -> None:
     from pearl.customers import search
     from pearl.dataquality.matching import normalize
 
-    for cached in (search.cached_name_terms, search._text_syllables, normalize.parse_company_name,
-                   normalize.phone, normalize.parse_address):  # fmt: skip
+    for cached in (search.cached_name_terms, search._text_syllables, search._word_syllables,
+                   normalize.parse_company_name, normalize.phone, normalize.parse_address):  # fmt: skip
         cached.cache_clear()
 
 
 def pipelined(
-    lookups: Lookups, batches: Iterable[tuple[Any, list[CustomerRowIn]]], parse_address: bool
-) -> Iterator[tuple[Any, list[CustomerRowIn], Prepared]]:
-    """``(tag, rows, prepared rows)`` for every ``(tag, rows)`` of ``batches``, in order, prepared by
-    one worker process up to ``AHEAD`` batches ahead. The rows here are left as read (the worker
-    split the addresses of its copy). The worker stops with the iterator."""
+    lookups: Lookups, plan: SheetPlan, parse_address: bool, skipped: list[SkippedRow]
+) -> Iterator[tuple[RawBatch, Prepared]]:
+    """``(imports.raw_batches' batch, prepared rows)`` of every batch the plan describes, in order, read and
+    prepared by one worker process up to ``AHEAD`` batches ahead; at the end ``skipped`` holds the
+    rows the reader left out (totals). The worker stops with the iterator."""
     from django.utils import translation
 
     context = multiprocessing.get_context("spawn")
-    start = (pickle.dumps(lookups), translation.get_language())
-    with ProcessPoolExecutor(1, mp_context=context, initializer=_init, initargs=start) as pool:
-        pending: deque[tuple[Any, list[CustomerRowIn], Future[Prepared]]] = deque()
+    inbox: Queue[tuple[Any, ...]] = context.Queue(maxsize=AHEAD)
+    args = (inbox, pickle.dumps(lookups), translation.get_language(), plan, parse_address)
+    worker = context.Process(target=_work, args=args, name="pearl-import-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            message = _receive(inbox, worker)
+            if message[0] == "batch":
+                yield message[1], message[2]
+            elif message[0] == "end":
+                skipped.extend(message[1])
+                return
+            else:
+                raise message[1]
+    finally:
+        if worker.is_alive():
+            worker.terminate()  # the writer stopped early (an error, or the caller closed the iterator)
+        worker.join()
+        inbox.close()
+        inbox.cancel_join_thread()
+
+
+def _receive(inbox: Queue[tuple[Any, ...]], worker: BaseProcess) -> tuple[Any, ...]:
+    while True:
         try:
-            for tag, data in batches:
-                pending.append((tag, data, pool.submit(_prepare_in_worker, data, parse_address)))
-                if len(pending) > AHEAD:
-                    done, rows, future = pending.popleft()
-                    yield done, rows, future.result()
-            while pending:
-                done, rows, future = pending.popleft()
-                yield done, rows, future.result()
-        finally:
-            for _tag, _rows, future in pending:
-                future.cancel()
+            return inbox.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            if not worker.is_alive():
+                try:  # its last message may have arrived just as it exited
+                    return inbox.get(timeout=POLL_SECONDS)
+                except queue.Empty:
+                    raise RuntimeError(f"the import's second process stopped (exit code {worker.exitcode})") from None

@@ -51,7 +51,7 @@ from pearl.dataquality.choices import (
 )
 from pearl.dataquality.mapping import CUSTOM_PREFIX, auto_map, validate_mapping
 from pearl.dataquality.models import ImportedRecord, ImportIssue, ImportJob, ImportPreset
-from pearl.dataquality.reader import Sheet, SheetRow, open_sheet
+from pearl.dataquality.reader import Sheet, SheetRow, SkippedRow, open_sheet
 from pearl.dataquality.services import import_pipeline
 from pearl.dataquality.services.addresses import split_addresses
 
@@ -201,6 +201,7 @@ def _job_for_write(actor: User, job_id: int) -> ImportJob:
 class _Batch:
     numbers: list[int]  # the sheet's row number of each row
     data: list[CustomerRowIn]
+    values: list[list[str | None]]  # each row as read, for the rejected-rows report
     prepared: Prepared | None = None  # validated by the second process (import_pipeline)
 
     @property
@@ -209,14 +210,29 @@ class _Batch:
 
 
 def open_job_sheet(job: ImportJob, actor: User) -> Sheet:
-    """The job's stored file, opened again (a path when the storage has one: calamine maps it)."""
-    custom = custom_field_pairs(actor)
+    """The job's stored file, opened again."""
+    return open_stored(stored_location(job), job.filename, job.sheet or None, custom_field_pairs(actor))
+
+
+def stored_location(job: ImportJob) -> str:
+    """Where the job's file is: a path when the storage has one (calamine and the second process
+    open it directly), else its name in the storage."""
     try:
-        path = job.file.path
-    except NotImplementedError:  # remote storage (S3): read through the storage's file object
-        job.file.open("rb")
-        return open_sheet(job.file.file, filename=job.filename, sheet=job.sheet or None, custom_fields=custom)
-    return open_sheet(path, filename=job.filename, sheet=job.sheet or None, custom_fields=custom)
+        return job.file.path
+    except NotImplementedError:  # remote storage (S3)
+        return f"{_REMOTE}{job.file.name}"
+
+
+_REMOTE = "storage:"
+
+
+def open_stored(location: str, filename: str, sheet: str | None, custom_fields: Sequence[tuple[str, str]]) -> Sheet:
+    """An import's stored file at a ``stored_location`` (also used by the import's second process,
+    which has the location but no database)."""
+    if location.startswith(_REMOTE):
+        stored = ImportJob.file.field.storage.open(location[len(_REMOTE) :], "rb")
+        return open_sheet(stored, filename=filename, sheet=sheet, custom_fields=custom_fields)
+    return open_sheet(location, filename=filename, sheet=sheet, custom_fields=custom_fields)
 
 
 def _row_in(row: SheetRow, mapping: dict[int, str], headers: Sequence[str]) -> CustomerRowIn:
@@ -237,41 +253,54 @@ def _row_in(row: SheetRow, mapping: dict[int, str], headers: Sequence[str]) -> C
     return data  # type: ignore[return-value]
 
 
-def _raw_batches(
-    sheet: Sheet, job: ImportJob, size: int, after: int
-) -> Iterator[tuple[list[int], list[CustomerRowIn]]]:
-    mapping = _mapping(job)
+RawBatch = tuple[list[int], list[CustomerRowIn], list[list[str | None]]]
+
+
+def raw_batches(
+    sheet: Sheet, mapping: dict[int, str], headers: Sequence[str], size: int, after: int
+) -> Iterator[RawBatch]:
+    """``(row numbers, rows as the services take them, rows as read)`` of the rows after ``after``,
+    ``size`` at a time."""
     numbers: list[int] = []
     data: list[CustomerRowIn] = []
+    values: list[list[str | None]] = []
     for row in sheet.rows():
         if row.number <= after:
             continue
         numbers.append(row.number)
-        data.append(_row_in(row, mapping, job.headers))
+        data.append(_row_in(row, mapping, headers))
+        values.append(row.values)
         if len(numbers) >= size:
-            yield numbers, data
-            numbers, data = [], []
+            yield numbers, data, values
+            numbers, data, values = [], [], []
     if numbers:
-        yield numbers, data
+        yield numbers, data, values
 
 
 def _batches(
     sheet: Sheet, job: ImportJob, size: int, after: int = 0, lookups: Lookups | None = None
 ) -> Generator[_Batch, None, None]:
-    """The rows after ``after`` in batches of ``size``; with ``lookups``, a big sheet's rows come
-    validated by a second process (see import_pipeline), the same rows either way."""
-    fields = set(_mapping(job).values())
+    """The rows after ``after`` in batches of ``size``; with ``lookups``, a big sheet's rows are read
+    and validated by a second process (see import_pipeline), the same rows either way."""
+    mapping = _mapping(job)
+    fields = set(mapping.values())
     parse_address = "address" in fields and not fields & {"province", "city", "district"}
-    raw = _raw_batches(sheet, job, size, after)
-    expected = (job.total_rows or sheet.total_rows or 0) - after
+    expected = (job.total_rows or rows_estimate(job, sheet)) - after
     if lookups is not None and expected >= import_pipeline.PIPELINE_MIN_ROWS and import_pipeline.available():
-        for numbers, data, prepared in import_pipeline.pipelined(lookups, raw, parse_address):
-            yield _Batch(numbers, data, prepared)
+        plan = import_pipeline.SheetPlan(
+            location=stored_location(job), filename=job.filename, sheet=job.sheet or None,
+            custom_fields=sheet.custom_fields, header_row=sheet.header_row, mapping=mapping,
+            headers=job.headers, size=size, after=after,
+        )  # fmt: skip
+        skipped: list[SkippedRow] = []
+        for (numbers, data, values), prepared in import_pipeline.pipelined(lookups, plan, parse_address, skipped):
+            yield _Batch(numbers, data, values, prepared)
+        sheet.skipped = skipped  # the worker read the rows, so its totals rows are this sheet's
         return
-    for numbers, data in raw:
+    for numbers, data, values in raw_batches(sheet, mapping, job.headers, size, after):
         if parse_address:
             split_addresses(data)  # type: ignore[arg-type]  # CustomerRowIn is a str-keyed dict
-        yield _Batch(numbers, data)
+        yield _Batch(numbers, data, values)
 
 
 def _ready(job: ImportJob, actor: User) -> None:
@@ -325,7 +354,11 @@ def _dry_run(
     issues: list[dict[str, Any]] = []
     state, lookups, total = BulkState(), Lookups.load(actor), 0
     warnings: set[str] = set()
-    with open_job_sheet(job, actor) as sheet, closing(_batches(sheet, job, batch_size, lookups=lookups)) as batches:
+    with (
+        state,
+        open_job_sheet(job, actor) as sheet,
+        closing(_batches(sheet, job, batch_size, lookups=lookups)) as batches,
+    ):
         expected = sheet.total_rows - sheet.header_row if sheet.total_rows is not None else None
         if on_rows is not None:
             on_rows(0, expected)
@@ -361,17 +394,21 @@ def _save_preview(job: ImportJob, preview: dict[str, Any], total: int) -> None:
 
 # --- preview of a big file, on the task worker --------------------------------------------------------
 
-# Rows of a CSV file per byte, to guess its length without reading it (the reader only knows the
-# last row of a workbook): customer rows are rarely shorter than this.
-CSV_BYTES_PER_ROW = 60
+# Bytes per row of a file whose sheet does not say how many rows it has (a CSV file, an .xlsx file
+# written without a <dimension>): customer rows are rarely shorter than this, even zipped.
+MIN_ROW_BYTES = 40
+
+
+def rows_estimate(job: ImportJob, sheet: Sheet) -> int:
+    """About how many data rows the file has: the sheet's last row, else its size over a short row."""
+    if sheet.total_rows is not None:
+        return max(0, sheet.total_rows - sheet.header_row)
+    return job.size // MIN_ROW_BYTES
 
 
 def preview_rows_estimate(job: ImportJob, actor: User) -> int:
-    """About how many rows the file has: the workbook's last row, or a CSV's size over a short row."""
     with open_job_sheet(job, actor) as sheet:
-        if sheet.total_rows is not None:
-            return max(0, sheet.total_rows - sheet.header_row)
-    return job.size // CSV_BYTES_PER_ROW
+        return rows_estimate(job, sheet)
 
 
 def job_preview_request(*, actor: User, job_id: int) -> ImportJob:
@@ -484,13 +521,13 @@ def _commit_batch(job: ImportJob, batch: _Batch, result: BulkResult) -> None:
         (job.pk, u.customer_id, RecordAction.UPDATED.value, u.version, json.dumps(u.before)) for u in result.updated
     ]
     insert_rows(ImportedRecord._meta.db_table, ("job_id", "customer_id", "action", "version", "before"), records)
+    read = dict(zip(batch.numbers, batch.values, strict=True))
+    refused = [r for r in result.rows if r.outcome in (Outcome.INVALID, Outcome.DUPLICATE)]
     ImportIssue.objects.bulk_create(
-        [
-            ImportIssue(job=job, row=r.row, kind=IssueKind(r.outcome.value), message="；".join(r.messages))
-            for r in result.rows
-            if r.outcome in (Outcome.INVALID, Outcome.DUPLICATE)
-        ]
-    )
+        ImportIssue(job=job, row=r.row, kind=IssueKind(r.outcome.value), message="；".join(r.messages),
+                    values=read.get(r.row))
+        for r in refused
+    )  # fmt: skip
     counts = result.counts
     ImportJob.objects.filter(pk=job.pk).update(
         last_row=batch.last,
@@ -524,16 +561,18 @@ def job_run(*, job_id: int, batch_size: int = BATCH_SIZE, on_progress: Progress 
 def _run(job: ImportJob, actor: User, batch_size: int, on_progress: Progress | None) -> None:
     require_import(actor)
     state, lookups = BulkState(), Lookups.load(actor)
-    with open_job_sheet(job, actor) as sheet:
+    with state, open_job_sheet(job, actor) as sheet:
         if job.total_rows is None:
-            total = sum(1 for _row in sheet.rows())
+            # For the progress bar: the sheet's size when it knows it (an .xlsx file), else a counting pass;
+            # the exact count replaces it at the end.
+            total = rows_estimate(job, sheet) if sheet.total_rows is not None else sum(1 for _row in sheet.rows())
             ImportJob.objects.filter(pk=job.pk).update(total_rows=total)
             job.total_rows = total
         if job.last_row:
             # Resuming: replay the committed rows dry so duplicates of them are still recognised,
             # knowing which customers this job created (the matcher leaves those alone).
             created = ImportedRecord.objects.filter(job=job, action=RecordAction.CREATED)
-            state.created.update(created.values_list("customer_id", flat=True))
+            state.add_created(created.values_list("customer_id", flat=True).iterator(chunk_size=10_000))
             for batch in _batches(sheet, job, batch_size):
                 if batch.numbers[0] > job.last_row:
                     break
@@ -559,6 +598,7 @@ def _run(job: ImportJob, actor: User, batch_size: int, on_progress: Progress | N
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
         _move(job, ImportStatus.DONE)
+        job.total_rows = job.rows_processed
         job.finished_at = timezone.now()
         job.save()
 

@@ -22,19 +22,23 @@ def build_report(job: ImportJob, actor: User) -> bool:
     from pearl.dataquality.services.imports import open_job_sheet
 
     reasons: dict[int, list[str]] = {}
-    for number, message in ImportIssue.objects.filter(job=job).order_by("row", "id").values_list("row", "message"):
+    read: dict[int, list[str | None]] = {}
+    issues = ImportIssue.objects.filter(job=job).order_by("row", "id").values_list("row", "message", "values")
+    for number, message, values in issues.iterator(chunk_size=5000):
         reasons.setdefault(number, []).append(message)
+        if values is not None:
+            read[number] = values
     if not reasons:
         return False
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=(job.sheet or "Sheet1")[:31])
     sheet.append([*job.headers, _("Error reason"), _("Row in the original file")])
     width = len(job.headers)
-    with open_job_sheet(job, actor) as source:
-        for row in source.rows():
-            messages = reasons.get(row.number)
-            if messages:
-                sheet.append([*row.values[:width], "；".join(messages), row.number])
+    if len(read) < len(reasons):  # issues recorded before they kept their row: read the file again
+        with open_job_sheet(job, actor) as source:
+            read.update((row.number, row.values) for row in source.rows() if row.number in reasons)
+    for number, messages in reasons.items():
+        sheet.append([*read.get(number, [])[:width], "；".join(messages), number])
     with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as tmp:
         path = tmp.name
     try:

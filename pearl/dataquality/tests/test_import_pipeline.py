@@ -4,6 +4,8 @@ messages and what gets written are the same with it on and off."""
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
 import pickle
 from typing import Any
 
@@ -37,6 +39,7 @@ def _sheet() -> bytes:
     sheet.append(["广州流水1号贸易有限公司", "重复", 13900000001, "", "B", "", "P-x"])  # same name as a row above
     sheet.append(["坏号码公司", "王", "12345", "", "Z", "", "P-y"])  # invalid mobile and grade
     sheet.append(["已有客户有限公司", "老客户", 13600000009, "", "", "", "P-z"])  # an existing customer
+    sheet.append(["合计", "17户"])  # a totals row: left out by the reader, in whichever process reads
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -98,8 +101,20 @@ def test_preview_and_run_are_the_same_with_and_without_the_second_process(
     preview, counts, _total, written = in_process
     assert counts == {"created": 14, "updated": 1, "unchanged": 0, "duplicate": 1, "invalid": 1}
     assert preview["counts"] == counts
+    assert preview["skipped_rows"] == [20]  # the worker's reader sent its totals row back
     assert len(written["tags"]) == 14 and len({tag for _name, tag in written["tags"]}) == 1  # one tag, one spelling
     assert written["tokens"] and written["keys"]
+
+
+def test_a_worker_that_stops_without_a_word_is_an_error() -> None:
+    """A worker killed (out of memory, say) must not leave the import waiting for ever."""
+    context = multiprocessing.get_context("spawn")
+    inbox = context.Queue()
+    worker = context.Process(target=os._exit, args=(3,))
+    worker.start()
+    worker.join()
+    with pytest.raises(RuntimeError, match="exit code 3"):
+        import_pipeline._receive(inbox, worker)
 
 
 def test_prepared_batches_cross_processes_compactly() -> None:
@@ -189,6 +204,6 @@ def test_the_worker_forgets_the_sheets_values_after_each_batch() -> None:
     normalize.parse_address("广东省广州市天河区体育西路1号")
     normalize.phone("138 0013 8000")
     import_pipeline._forget_names()
-    caches = (search.cached_name_terms, search._text_syllables, normalize.parse_company_name,
-              normalize.phone, normalize.parse_address)  # fmt: skip
+    caches = (search.cached_name_terms, search._text_syllables, search._word_syllables,
+              normalize.parse_company_name, normalize.phone, normalize.parse_address)  # fmt: skip
     assert [c.cache_info().currsize for c in caches] == [0] * len(caches)
