@@ -47,6 +47,17 @@ def test_command_imports_with_progress_and_counts(org: Org, tmp_path: Path) -> N
     assert "unchanged: 6" in again
 
 
+def test_command_counts_read_as_outcomes_in_chinese(org: Org, tmp_path: Path) -> None:
+    """"created" alone is the timestamp field's label (创建时间); the counts say what happened to rows."""
+    path = tmp_path / "客户.xlsx"
+    path.write_bytes(xlsx(sample_rows()))
+    out = io.StringIO()
+    with translation.override("zh-hans"):
+        call_command("import", str(path), "--dry-run", "--user", "owner", stdout=out)
+    assert "新建: 6, 更新: 0, 无变化: 0, 文件内重复: 1, 无效: 1" in out.getvalue()
+    assert "时间" not in out.getvalue()
+
+
 def test_command_refuses_bad_input_clearly(org: Org, tmp_path: Path) -> None:
     bad = tmp_path / "not.xlsx"
     bad.write_bytes(b"hello, I am text pretending")

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from pearl.accounts.models import User
 from pearl.core.context import Channel, acting_through
@@ -104,8 +105,9 @@ class Command(BaseCommand):
 
     def _counts(self, counts: dict[str, int]) -> None:
         labels = {
-            "created": _("created"),
-            "updated": _("updated"),
+            # With a context: the bare words are the "created / updated" timestamps of every model (创建时间).
+            "created": pgettext("import outcome", "created"),
+            "updated": pgettext("import outcome", "updated"),
             "unchanged": _("unchanged"),
             "duplicate": _("duplicate in file"),
             "invalid": _("invalid"),
