@@ -206,7 +206,7 @@ def customer_bulk_upsert(
     with transaction.atomic():
         _match(actor, plans, key, state)
         _in_file(plans, key, state)
-        _check_identities(plans)
+        _check_identities(actor, plans)
         result = BulkResult(rows=[p.result for p in plans])
         apply_update_plans = _plan_updates(actor, lookups, plans, rule, dry_run, result)
         _plan_creates(actor, lookups, plans)
@@ -351,7 +351,7 @@ def _identity_key(identity: tuple[str, str]) -> str:
     return f"{identity[0]}:{identity[1]}"
 
 
-def _check_identities(plans: list[_Plan]) -> None:
+def _check_identities(actor: User, plans: list[_Plan]) -> None:
     """A phone, email, WeChat id or external id held by another customer refuses the row (as the services do)."""
     live = [p for p in plans if p.result.outcome not in (Outcome.INVALID, Outcome.DUPLICATE)]
     wanted: dict[str, set[str]] = {}
@@ -370,8 +370,8 @@ def _check_identities(plans: list[_Plan]) -> None:
             holder = held.get(identity)
             if holder is not None and holder != plan.target:
                 if holder not in holders:
-                    holders.update({c.pk: c for c in Customer.objects.filter(pk=holder).only("pk", "name")})
-                _invalid(plan, identity_conflict_message(identity[0], identity[1], holders[holder]))
+                    holders.update({c.pk: c for c in Customer.objects.filter(pk=holder).only("pk", "name", "owner")})
+                _invalid(plan, identity_conflict_message(identity[0], identity[1], holders[holder], actor))
                 break
 
 

@@ -154,7 +154,7 @@ def apply_update(
         )
     getattr(customer, "_prefetched_objects_cache", {}).pop("contacts", None)
     if contact_values or new_contact:
-        sync_identities(customer)
+        sync_identities(customer, actor)
     if new_external:
         Identity.objects.create(kind=IdentityKind.EXTERNAL, value=new_external, customer=customer)
         plan.before["external"].append(new_external)

@@ -151,7 +151,7 @@ def _restore(actor: User, pk: int, before: dict[str, Any]) -> None:
     Identity.objects.filter(
         customer=customer, kind=IdentityKind.EXTERNAL, value__in=before.get("external", [])
     ).delete()
-    sync_identities(customer)
+    sync_identities(customer, actor)
     reindex(customer)
     changes = diff(current, customer_state(customer))
     record_change(actor=actor, action=ChangeAction.UPDATE, instance=customer, changes=changes)

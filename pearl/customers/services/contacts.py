@@ -156,7 +156,7 @@ def contact_create(*, actor: User, customer_id: int, data: dict[str, Any]) -> Co
     require(actor, "edit")
     customer = _customer_for_write(actor, customer_id)
     contact = contact_create_in(actor=actor, customer=customer, data=data)
-    sync_identities(customer)
+    sync_identities(customer, actor)
     reindex(customer)
     _touch(customer)
     return contact
@@ -197,7 +197,7 @@ def contact_update(
     contact.save()
     _settle_primary(contact)
     customer = contact.customer
-    sync_identities(customer)
+    sync_identities(customer, actor)
     reindex(customer)
     _touch(customer)
     record_change(actor=actor, action=ChangeAction.UPDATE, instance=contact, root=customer, changes=changes)
@@ -227,7 +227,7 @@ def contact_delete(*, actor: User, contact_id: int, expected_version: int | None
     remaining = Contact.objects.filter(customer=customer).order_by("id").first()
     if remaining is not None:
         _settle_primary(remaining)
-    sync_identities(customer)
+    sync_identities(customer, actor)
     reindex(customer)
     _touch(customer)
     emit("contact.deleted", contact_id=pk, customer_id=customer.pk, actor_id=actor.pk)

@@ -253,7 +253,7 @@ def customer_create(
         customer.tags.set(values["tags"])
     for index, contact_data in enumerate(contacts or []):
         contact_create_in(actor=actor, customer=customer, data=contact_data, index=index)
-    sync_identities(customer)
+    sync_identities(customer, actor)
     reindex(customer)
     record_change(
         actor=actor,

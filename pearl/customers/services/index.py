@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from pearl.accounts.models import User
 from pearl.core import duplicates
 from pearl.core.errors import Conflict
+from pearl.core.permissions import scope_q
 from pearl.core.phones import format_phone
 from pearl.customers.choices import IdentityKind
 from pearl.customers.models import Contact, Customer, CustomerSearchToken, Identity
@@ -37,7 +39,9 @@ def identity_holder(kind: str, value: str, *, exclude_customer_id: int | None = 
     return row.customer if row else None
 
 
-def identity_conflict_message(kind: str, value: str, holder: Customer) -> str:
+def identity_conflict_message(kind: str, value: str, holder: Customer, actor: User | None = None) -> str:
+    """Why a phone, email or id cannot be used: it is another customer's. The customer is named only
+    when ``actor`` may see it; otherwise the message names its owner (who to talk to), not the customer."""
     shown = format_phone(value) if kind == IdentityKind.MOBILE else value
     labels = {
         IdentityKind.MOBILE: _("Phone number"),
@@ -45,18 +49,31 @@ def identity_conflict_message(kind: str, value: str, holder: Customer) -> str:
         IdentityKind.WECHAT: _("WeChat id"),
         IdentityKind.EXTERNAL: _("External id"),
     }
+    label = labels.get(IdentityKind(kind), kind)
+    if actor is not None and not Customer.objects.filter(scope_q(actor), pk=holder.pk).exists():
+        owner = User.objects.filter(pk=holder.owner_id).first() if holder.owner_id else None
+        if owner is None:
+            return _("%(kind)s %(value)s already belongs to another customer, outside what you can see.") % {
+                "kind": label,
+                "value": shown,
+            }
+        return _("%(kind)s %(value)s already belongs to a customer of %(owner)s, outside what you can see.") % {
+            "kind": label,
+            "value": shown,
+            "owner": str(owner),
+        }
     return _("%(kind)s %(value)s already belongs to customer “%(customer)s” (#%(id)s).") % {
-        "kind": labels.get(IdentityKind(kind), kind),
+        "kind": label,
         "value": shown,
         "customer": holder.name,
         "id": holder.pk,
     }
 
 
-def sync_identities(customer: Customer) -> None:
+def sync_identities(customer: Customer, actor: User | None = None) -> None:
     """Make the customer's contact identities equal to what its contacts carry now.
 
-    Raises Conflict naming the other customer when one of them is already taken.
+    Raises Conflict naming the other customer (to an ``actor`` who may see it) when one is already taken.
     """
     desired: dict[tuple[str, str], int] = {}
     for contact in customer.contacts.all():
@@ -66,7 +83,7 @@ def sync_identities(customer: Customer) -> None:
         holder = identity_holder(kind, value, exclude_customer_id=customer.pk)
         if holder is not None:
             raise Conflict(
-                identity_conflict_message(kind, value, holder),
+                identity_conflict_message(kind, value, holder, actor),
                 extra={"customer": holder.pk, "kind": kind, "value": value},
             )
     existing = {(i.kind, i.value): i for i in Identity.objects.filter(customer=customer, kind__in=_CONTACT_KINDS)}

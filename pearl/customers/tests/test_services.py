@@ -84,8 +84,11 @@ def test_duplicate_legal_name_is_refused_with_a_link(org) -> None:
 def test_identity_held_by_another_customer_is_refused_naming_it(org) -> None:
     holder = make_customer(org.owner, name="深圳蓝湾海鲜有限公司", contacts=[{"name": "甲", "mobile": mobile(1)}])
     with pytest.raises(Conflict) as info:
-        make_customer(org.teammate, contacts=[{"name": "乙", "mobile": mobile(1)}])
+        make_customer(org.manager, contacts=[{"name": "乙", "mobile": mobile(1)}])  # the manager sees the holder
     assert "深圳蓝湾海鲜有限公司" in str(info.value.message) and info.value.extra["customer"] == holder.pk
+    with pytest.raises(Conflict) as info:
+        make_customer(org.teammate, contacts=[{"name": "乙", "mobile": mobile(1)}])  # own customers only
+    assert "深圳蓝湾海鲜有限公司" not in str(info.value.message) and "owner" in str(info.value.message)
     assert Customer.objects.count() == 1
 
 

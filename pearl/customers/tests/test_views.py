@@ -435,6 +435,15 @@ def test_create_with_a_mobile_held_by_another_customer_names_it(en, org) -> None
     assert 'value="广州鑫海海鲜酒楼有限公司"' in response.text  # input kept
 
 
+def test_a_mobile_held_by_a_customer_out_of_scope_names_its_owner_not_the_customer(en, org) -> None:
+    """Another team's customer stays unseen: the salesperson learns whom to ask, not what the customer is."""
+    make_customer(org.owner, name="深圳金湾冻品贸易有限公司", contacts=[{"name": "王", "mobile": "13800138000"}])
+    response = as_user(en, org.outsider).post(reverse("customers:customer_create"), customer_form())
+    assert response.status_code == 409 and Customer.objects.count() == 1
+    assert "already belongs to a customer of owner, outside what you can see" in response.text
+    assert "深圳金湾冻品贸易有限公司" not in response.text
+
+
 def test_without_javascript_add_contact_adds_a_row_and_saves_nothing(en, org) -> None:
     data = customer_form(add_contact="1")
     response = as_user(en, org.owner).post(reverse("customers:customer_create"), data)
