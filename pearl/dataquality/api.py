@@ -48,6 +48,7 @@ def _out(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
         "rows_processed": job.rows_processed,
         "percent": job.percent,
         "last_row": job.last_row,
+        "stalled": job.stalled,
         "counts": job.counts,
         "preview": preview if preview and "counts" in preview else None,
         "error": job.error,

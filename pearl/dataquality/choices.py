@@ -38,7 +38,8 @@ IMPORT_TRANSITIONS: dict[str, set[str]] = {
         ImportStatus.RUNNING,
     },
     ImportStatus.QUEUED: {ImportStatus.RUNNING, ImportStatus.FAILED},
-    ImportStatus.RUNNING: {ImportStatus.RUNNING, ImportStatus.DONE, ImportStatus.FAILED},
+    # RUNNING → QUEUED: a run whose process stopped (see ImportJob.stalled) is queued again to resume.
+    ImportStatus.RUNNING: {ImportStatus.RUNNING, ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.QUEUED},
     ImportStatus.FAILED: {ImportStatus.QUEUED, ImportStatus.RUNNING},
     ImportStatus.DONE: {ImportStatus.REVERTED},
     ImportStatus.REVERTED: set(),

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from pearl.dataquality.choices import ImportKey, ImportRule, ImportStatus, IssueKind, RecordAction
+
+# A check or a run records progress after every batch (a batch takes seconds, even with the matcher as key):
+# this long without any means the process doing it has stopped.
+STALLED_AFTER = datetime.timedelta(minutes=5)
 
 
 class ImportPreset(models.Model):
@@ -72,6 +79,16 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.filename}"
+
+    @property
+    def stalled(self) -> bool:
+        """Checked or run in the background, but silent for ``STALLED_AFTER``: the process doing it has
+        most likely stopped (a server restart, a killed worker). Both record progress after every batch."""
+        return (
+            self.status in (ImportStatus.PREVIEWING, ImportStatus.RUNNING)
+            and self.updated_at is not None
+            and timezone.now() - self.updated_at > STALLED_AFTER
+        )
 
     @property
     def percent(self) -> int:

@@ -51,6 +51,10 @@ class ImportJobOut(Schema):
     rows_processed: int
     percent: int
     last_row: int = Field(description="Sheet row of the last committed batch; a resumed run continues after it.")
+    stalled: bool = Field(
+        description="Checked or running, but without progress for minutes: its process has most likely stopped. "
+        "POST /imports/{id}/run resumes a stalled run; POST /imports/{id}/preview checks the file again."
+    )
     counts: ImportCounts
     preview: ImportPreviewOut | None
     error: str

@@ -484,14 +484,17 @@ def job_preview_run(*, actor: User, job_id: int, batch_size: int = BATCH_SIZE) -
 
 
 def job_start(*, actor: User, job_id: int) -> ImportJob:
-    """Queue a job for the task worker (the view then enqueues ``tasks.run_import``)."""
+    """Queue a job for the task worker (the view then enqueues ``tasks.run_import``). A run that has
+    stalled (its process stopped) is queued again: it resumes after its last committed batch."""
     with transaction.atomic():
         job = _job_for_write(actor, job_id)
-        if job.status not in RUNNABLE:
+        if job.status == ImportStatus.QUEUED:
+            # A second press of the button: one task is enough (two would claim the job one after the other).
+            raise Conflict(_("This import is already queued; it starts as soon as the task worker is free."))
+        if job.status not in RUNNABLE and not (job.status == ImportStatus.RUNNING and job.stalled):
             raise Conflict(_("This import cannot be started again."))
         _ready(job, actor)
-        if job.status != ImportStatus.QUEUED:
-            _move(job, ImportStatus.QUEUED)
+        _move(job, ImportStatus.QUEUED)
         job.error = ""
         job.save()
     return job

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from pearl.accounts.services import token_create
 from pearl.core.testing.personas import Org
 from pearl.customers.models import Customer
+from pearl.dataquality.models import STALLED_AFTER, ImportJob
 from pearl.dataquality.tests.test_import_jobs import sample_rows, xlsx
 
 
@@ -49,6 +52,7 @@ def test_import_through_the_api(org: Org, immediate_tasks: None) -> None:
     assert ran.status_code == 202
     progress = api.get(f"/api/v1/imports/{job['id']}").json()
     assert progress["status"] == "done" and progress["percent"] == 100 and progress["counts"]["created"] == 6
+    assert progress["stalled"] is False
     assert progress["report_url"].endswith(f"/imports/{job['id']}/report")
 
     report = api.get(f"/api/v1/imports/{job['id']}/report")
@@ -62,6 +66,19 @@ def test_import_through_the_api(org: Org, immediate_tasks: None) -> None:
     assert Customer.objects.count() == 0
     again = api.post(f"/api/v1/imports/{job['id']}/run")
     assert again.status_code == 409 and again["Content-Type"].startswith("application/problem+json")
+
+
+def test_a_stalled_run_is_reported_and_resumed_through_the_api(org: Org, immediate_tasks: None) -> None:
+    api = _client(org.owner)
+    job_id = _upload(api, xlsx(sample_rows())).json()["id"]
+    ImportJob.objects.filter(pk=job_id).update(status="running")  # claimed, then its process died
+    assert api.get(f"/api/v1/imports/{job_id}").json()["stalled"] is False
+    assert api.post(f"/api/v1/imports/{job_id}/run").status_code == 409  # it may still be working
+    silent = timezone.now() - STALLED_AFTER - datetime.timedelta(minutes=1)
+    ImportJob.objects.filter(pk=job_id).update(updated_at=silent)
+    assert api.get(f"/api/v1/imports/{job_id}").json()["stalled"] is True
+    resumed = api.post(f"/api/v1/imports/{job_id}/run")
+    assert resumed.status_code == 202 and resumed.json()["status"] == "done" and Customer.objects.count() == 6
 
 
 def test_bad_upload_is_a_problem_and_stores_nothing(org: Org) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from pearl.core.testing.personas import Org
 from pearl.customers.models import Customer
-from pearl.dataquality.models import ImportJob, ImportPreset
+from pearl.dataquality.models import STALLED_AFTER, ImportJob, ImportPreset
 from pearl.dataquality.tests.test_import_jobs import sample_rows, xlsx
 
 
@@ -77,6 +79,52 @@ def test_progress_polls_while_running(en: Any, org: Org) -> None:
     assert 'hx-trigger="every 1s"' in detail and 'value="50"' in detail
     partial = en.get(reverse("dataquality:import_progress", args=[job.pk]), HTTP_HX_REQUEST="true")
     assert "HX-Refresh" not in partial and 'hx-trigger="every 1s"' in partial.content.decode()
+
+
+def test_a_run_whose_process_stopped_can_be_resumed_from_the_page(
+    en: Any, org: Org, immediate_tasks: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A worker killed mid-run leaves the job "running" with no task behind it: after a few silent
+    minutes the page says so and offers to resume, which finishes the import as if nothing happened."""
+    en.force_login(org.owner)
+    _upload(en, xlsx(sample_rows()))
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(status="running")  # claimed, then the process died
+    running = en.get(reverse("dataquality:import_detail", args=[job.pk])).content.decode()
+    assert "Resume the import" not in running  # it may still be working: nothing to offer yet
+    refused = en.post(reverse("dataquality:import_run", args=[job.pk]), follow=True).content.decode()
+    assert "cannot be started again" in refused
+    silent = timezone.now() - STALLED_AFTER - datetime.timedelta(minutes=1)
+    ImportJob.objects.filter(pk=job.pk).update(updated_at=silent)
+    stalled = en.get(reverse("dataquality:import_detail", args=[job.pk])).content.decode()
+    assert "Resume the import" in stalled and 'hx-trigger="every 1s"' not in stalled
+    with django_capture_on_commit_callbacks(execute=True):
+        en.post(reverse("dataquality:import_run", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == "done" and Customer.objects.count() == 6
+    assert job.counts == {"created": 6, "updated": 0, "unchanged": 0, "duplicate": 1, "invalid": 1}
+
+
+def test_pressing_import_twice_queues_one_run(en: Any, org: Org, django_capture_on_commit_callbacks: Any) -> None:
+    en.force_login(org.owner)
+    _upload(en, xlsx(sample_rows()))
+    job = ImportJob.objects.get()
+    with django_capture_on_commit_callbacks() as queued:
+        en.post(reverse("dataquality:import_run", args=[job.pk]))
+        again = en.post(reverse("dataquality:import_run", args=[job.pk]), follow=True).content.decode()
+    assert len(queued) == 1 and "already queued" in again
+    job.refresh_from_db()
+    assert job.status == "queued"
+
+
+def test_a_check_whose_process_stopped_can_be_asked_again(en: Any, org: Org) -> None:
+    en.force_login(org.owner)
+    _upload(en, xlsx(sample_rows()))
+    job = ImportJob.objects.get()
+    silent = timezone.now() - STALLED_AFTER - datetime.timedelta(minutes=1)
+    ImportJob.objects.filter(pk=job.pk).update(status="previewing", updated_at=silent)
+    page = en.get(reverse("dataquality:import_detail", args=[job.pk])).content.decode()
+    assert "Check the file again" in page and "Nothing has moved for" in page
 
 
 def test_rejected_upload_shows_the_reason(en: Any, org: Org) -> None:

@@ -51,7 +51,7 @@ class Command(BaseCommand):
                     for issue in job.preview.get("issues", [])[:20]:
                         self.stdout.write(f"  {_('row')} {issue['row']}: {'；'.join(issue['messages'])}")
                     return
-                if job.status != "running":
+                if job.status not in ("running", "queued"):  # a job left queued or running is claimed as it is
                     job = imports.job_start(actor=actor, job_id=job.pk)
                 job = imports.job_run(job_id=job.pk, batch_size=options["batch_size"], on_progress=self._progress)
         except ApplicationError as exc:
