@@ -3,6 +3,7 @@ grow with the file."""
 
 from __future__ import annotations
 
+import io
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 import xlsxwriter
 
 from pearl.dataquality import reader_xlsx
-from pearl.dataquality.reader import open_sheet
+from pearl.dataquality.reader import UnreadableSpreadsheet, open_sheet
 from pearl.dataquality.reader_xlsx import DiskStrings
 
 HEADERS = ["客户名称", "联系人", "手机", "地址"]
@@ -98,3 +99,32 @@ def test_reading_holds_no_row_or_text_in_memory(tmp_path: Path, monkeypatch: pyt
     big = _peak_while_reading(_write(tmp_path / "big.xlsx", _rows(12_000), "excel"))
     assert (small[0], big[0]) == (3_000, 12_000)
     assert big[1] - small[1] < 512 * 1024, f"{small[1] / 1024:.0f} KB → {big[1] / 1024:.0f} KB"
+
+
+def _damaged(path: Path, damage: str) -> bytes:
+    """The file with its sheet's XML cut in half, or with bytes of its compressed data overwritten."""
+    with zipfile.ZipFile(path) as source:
+        if damage == "corrupt":
+            info = source.getinfo("xl/worksheets/sheet1.xml")
+            data = bytearray(path.read_bytes())
+            start = info.header_offset + 30 + len(info.filename) + 100
+            data[start : start + 64] = b"x" * 64
+            return bytes(data)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+            for name in source.namelist():
+                content = source.read(name)
+                if name == "xl/worksheets/sheet1.xml":
+                    content = content[: len(content) // 2]
+                target.writestr(name, content)
+        return out.getvalue()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_a_damaged_sheet_is_refused_when_opened_not_half_way(tmp_path: Path, damage: str) -> None:
+    """Rows are read as the import goes, so damage further down must be found before the first batch:
+    a file refused at upload writes nothing."""
+    data = _damaged(_write(tmp_path / "whole.xlsx", _rows(3000), "openpyxl"), damage)
+    with pytest.raises(UnreadableSpreadsheet) as info:
+        open_sheet(data)
+    assert "WPS" in str(info.value.message)  # what to do: open it in Excel or WPS and save it again
