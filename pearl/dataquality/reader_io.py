@@ -162,6 +162,20 @@ def _is_encrypted_ooxml(stream: IO[bytes]) -> bool:
     return False
 
 
+def unreadable(exc: BaseException, *, sheet: bool = False) -> UnreadableSpreadsheet:
+    """The message for a file (or, once it is open, one of its sheets) that a reader choked on."""
+    reason = str(exc)[:200] or type(exc).__name__
+    if sheet:
+        return UnreadableSpreadsheet(
+            _("The sheet could not be read (%(reason)s). Open the file in Excel or WPS, save it again and retry.")
+            % {"reason": reason}
+        )
+    return UnreadableSpreadsheet(
+        _("The file could not be read (%(reason)s). Open it in Excel or WPS, save it again and upload the copy.")
+        % {"reason": reason}
+    )
+
+
 PASSWORD_MESSAGE = _(
     "The file is protected by a password. Open it in Excel or WPS, remove the password "
     "(File → Info → Protect workbook), save it and upload it again."
@@ -234,13 +248,7 @@ class WorkbookSource:
                 raise PasswordProtected(PASSWORD_MESSAGE) from exc
             if fmt is SheetFormat.XLS:
                 raise not_a_spreadsheet() from exc
-            raise UnreadableSpreadsheet(
-                _(
-                    "The file could not be read (%(reason)s). Open it in Excel or WPS, save it again and upload "
-                    "the copy."
-                )
-                % {"reason": str(exc)[:200]}
-            ) from exc
+            raise unreadable(exc) from exc
         self._merges: FillDown | None = None
         self.sheet_names: list[str] = list(self._book.sheet_names)
         self.sheet_name, self._sheet = self._pick(sheet)
@@ -278,10 +286,7 @@ class WorkbookSource:
         except python_calamine.PasswordError as exc:
             raise PasswordProtected(PASSWORD_MESSAGE) from exc
         except python_calamine.CalamineError as exc:
-            raise UnreadableSpreadsheet(
-                _("The sheet could not be read (%(reason)s). Open the file in Excel or WPS, save it again and retry.")
-                % {"reason": str(exc)[:200]}
-            ) from exc
+            raise unreadable(exc, sheet=True) from exc
         raise EmptySpreadsheet(_("Every sheet in this workbook is empty. Check that you chose the right file."))
 
     def rows(self) -> Iterator[RawRow]:

@@ -32,6 +32,7 @@ from xml.parsers import expat
 from django.utils.translation import gettext_lazy as _
 from openpyxl.cell.text import Text
 from openpyxl.reader.excel import ExcelReader
+from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet._reader import WorkSheetParser
@@ -45,7 +46,7 @@ from pearl.dataquality.reader_io import (
     RawRow,
     SheetFormat,
     SheetNotFound,
-    UnreadableSpreadsheet,
+    unreadable,
 )
 
 _SI = f"{{{SHEET_MAIN_NS}}}si"
@@ -229,13 +230,7 @@ class XlsxSource:
                     self._strings = reader.shared_strings
         except _BROKEN as exc:
             self.close()
-            raise UnreadableSpreadsheet(
-                _(
-                    "The file could not be read (%(reason)s). Open it in Excel or WPS, save it again and upload "
-                    "the copy."
-                )
-                % {"reason": str(exc)[:200] or type(exc).__name__}
-            ) from exc
+            raise unreadable(exc) from exc
         self._book = reader.wb
         self._archive: zipfile.ZipFile = reader.archive
         self.sheet_names: list[str] = list(self._book.sheetnames)
@@ -255,10 +250,7 @@ class XlsxSource:
             row_elements, merges = _scan(self._archive, self._sheet._worksheet_path)
         except _BROKEN as exc:
             self.close()
-            raise UnreadableSpreadsheet(
-                _("The sheet could not be read (%(reason)s). Open the file in Excel or WPS, save it again and retry.")
-                % {"reason": str(exc)[:200] or type(exc).__name__}
-            ) from exc
+            raise unreadable(exc, sheet=True) from exc
         self._merges = FillDown(merges)
         # The last row for a progress bar: the writer's <dimension>, else how many rows the XML holds.
         self.total_rows: int | None = last if isinstance(last, int) and last > 1 else row_elements or None
@@ -296,10 +288,7 @@ class XlsxSource:
             for number, values in self._sheet.numbered_rows():
                 yield number, fill(number, values[skip:] if skip else values), None
         except _BROKEN as exc:
-            raise UnreadableSpreadsheet(
-                _("The sheet could not be read (%(reason)s). Open the file in Excel or WPS, save it again and retry.")
-                % {"reason": str(exc)[:200] or type(exc).__name__}
-            ) from exc
+            raise unreadable(exc, sheet=True) from exc
 
     def close(self) -> None:
         book = getattr(self, "_book", None)
@@ -310,13 +299,6 @@ class XlsxSource:
 
 
 _MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*?\bref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-
-
-def _column_index(letters: str) -> int:
-    index = 0
-    for letter in letters:
-        index = index * 26 + ord(letter) - 64
-    return index - 1
 
 
 def _scan(archive: zipfile.ZipFile, path: str) -> tuple[int, list[tuple[int, int, int]]]:
@@ -350,5 +332,5 @@ def _scan(archive: zipfile.ZipFile, path: str) -> tuple[int, list[tuple[int, int
         first_column, first_row, last_column, last_row = ref.groups()
         if last_column is None or first_column != last_column or last_row == first_row:
             continue
-        found.append((int(first_row) - 1, _column_index(first_column.decode()), int(last_row) - 1))
+        found.append((int(first_row) - 1, column_index_from_string(first_column.decode()) - 1, int(last_row) - 1))
     return rows, found

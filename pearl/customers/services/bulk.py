@@ -48,7 +48,7 @@ from pearl.customers.services.bulk_rows import (
     tag_key,
 )
 from pearl.customers.services.bulk_state import BulkState, Seen
-from pearl.customers.services.index import identity_conflict_message
+from pearl.customers.services.index import identity_conflict_message, visible_ids
 
 __all__ = [
     "BulkResult",
@@ -298,13 +298,19 @@ def _match_by_matcher(actor: User, live: list[_Plan], state: BulkState) -> None:
 def _in_file(plans: list[_Plan], key: Key, state: BulkState) -> None:
     """Later rows describing a customer an earlier row already did are duplicates (first one wins)."""
     label = _key_label(key)
-    live = [p for p in plans if p.result.outcome != Outcome.INVALID]
+    # Each live row's keys, worked out once: (plan, import key, company name, matched customer, identities).
+    rows = [
+        (plan, _key_value(plan.clean, key), _company_name(plan.clean), str(plan.target or ""),
+         [_identity_key(i) for i in plan.clean.identities()])
+        for plan in plans
+        if plan.result.outcome != Outcome.INVALID
+    ]  # fmt: skip
     wanted: dict[Seen, set[str]] = {kind: set() for kind in (Seen.KEY, Seen.NAME, Seen.CUSTOMER, Seen.IDENTITY)}
-    for plan in live:
-        wanted[Seen.KEY].add(_key_value(plan.clean, key))
-        wanted[Seen.NAME].add(_company_name(plan.clean))
-        wanted[Seen.CUSTOMER].add(str(plan.target or ""))
-        wanted[Seen.IDENTITY].update(_identity_key(i) for i in plan.clean.identities())
+    for _plan, value, name, target, identities in rows:
+        wanted[Seen.KEY].add(value)
+        wanted[Seen.NAME].add(name)
+        wanted[Seen.CUSTOMER].add(target)
+        wanted[Seen.IDENTITY].update(identities)
     # What earlier batches saw, then this batch's first rows added as the loop meets them.
     seen = {kind: state.first_rows(kind, keys - {""}) for kind, keys in wanted.items()}
     new: dict[Seen, list[tuple[str, int]]] = {kind: [] for kind in seen}
@@ -313,10 +319,8 @@ def _in_file(plans: list[_Plan], key: Key, state: BulkState) -> None:
         seen[kind][value] = number
         new[kind].append((value, number))
 
-    for plan in live:
-        clean, number = plan.clean, plan.clean.number
-        value, name, target = _key_value(clean, key), _company_name(clean), str(plan.target or "")
-        identities = [_identity_key(i) for i in clean.identities()]
+    for plan, value, name, target, identities in rows:
+        number = plan.clean.number
         if value and value in seen[Seen.KEY]:
             first = seen[Seen.KEY][value]
             _duplicate(plan, first, _("Same %(key)s as row %(row)s.") % {"key": label, "row": first})
@@ -364,15 +368,21 @@ def _check_identities(actor: User, plans: list[_Plan]) -> None:
     for kind, values in wanted.items():
         q |= Q(kind=kind, value__in=values)
     held = {(k, v): c for k, v, c in Identity.objects.filter(q).values_list("kind", "value", "customer_id")}
-    holders: dict[int, Customer] = {}
+    clashes = []  # (plan, identity, holder id): the first identity of a row held by another customer
     for plan in live:
-        for identity in plan.clean.identities():
-            holder = held.get(identity)
-            if holder is not None and holder != plan.target:
-                if holder not in holders:
-                    holders.update({c.pk: c for c in Customer.objects.filter(pk=holder).only("pk", "name", "owner")})
-                _invalid(plan, identity_conflict_message(identity[0], identity[1], holders[holder], actor))
-                break
+        clash = next(((i, held[i]) for i in plan.clean.identities() if held.get(i, plan.target) != plan.target), None)
+        if clash is not None:
+            clashes.append((plan, *clash))
+    if not clashes:
+        return
+    # The holders, and which the actor may see, in two queries for the whole batch.
+    ids = {holder for _plan, _identity, holder in clashes}
+    holders = Customer.objects.filter(pk__in=ids).select_related("owner").only("pk", "name", "owner")
+    by_id = {c.pk: c for c in holders}
+    visible = visible_ids(actor, ids)
+    for plan, (kind, value), holder in clashes:
+        if holder in by_id:  # else deleted since the look-up above, and its identities with it
+            _invalid(plan, identity_conflict_message(kind, value, by_id[holder], visible=holder in visible))
 
 
 # --- planning ------------------------------------------------------------------------------------

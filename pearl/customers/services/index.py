@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.utils.translation import gettext as _
 
 from pearl.accounts.models import User
@@ -32,16 +34,16 @@ def contact_identities(contact: Contact) -> list[tuple[str, str]]:
 
 
 def identity_holder(kind: str, value: str, *, exclude_customer_id: int | None = None) -> Customer | None:
-    qs = Identity.objects.filter(kind=kind, value=value).select_related("customer")
+    qs = Identity.objects.filter(kind=kind, value=value).select_related("customer__owner")
     if exclude_customer_id:
         qs = qs.exclude(customer_id=exclude_customer_id)
     row = qs.first()
     return row.customer if row else None
 
 
-def identity_conflict_message(kind: str, value: str, holder: Customer, actor: User | None = None) -> str:
+def identity_conflict_message(kind: str, value: str, holder: Customer, *, visible: bool = True) -> str:
     """Why a phone, email or id cannot be used: it is another customer's. The customer is named only
-    when ``actor`` may see it; otherwise the message names its owner (who to talk to), not the customer."""
+    when the actor may see it (``visible``); otherwise the message names its owner (who to talk to)."""
     shown = format_phone(value) if kind == IdentityKind.MOBILE else value
     labels = {
         IdentityKind.MOBILE: _("Phone number"),
@@ -50,24 +52,31 @@ def identity_conflict_message(kind: str, value: str, holder: Customer, actor: Us
         IdentityKind.EXTERNAL: _("External id"),
     }
     label = labels.get(IdentityKind(kind), kind)
-    if actor is not None and not Customer.objects.filter(scope_q(actor), pk=holder.pk).exists():
-        owner = User.objects.filter(pk=holder.owner_id).first() if holder.owner_id else None
-        if owner is None:
-            return _("%(kind)s %(value)s already belongs to another customer, outside what you can see.") % {
-                "kind": label,
-                "value": shown,
-            }
-        return _("%(kind)s %(value)s already belongs to a customer of %(owner)s, outside what you can see.") % {
+    if visible:
+        return _("%(kind)s %(value)s already belongs to customer “%(customer)s” (#%(id)s).") % {
             "kind": label,
             "value": shown,
-            "owner": str(owner),
+            "customer": holder.name,
+            "id": holder.pk,
         }
-    return _("%(kind)s %(value)s already belongs to customer “%(customer)s” (#%(id)s).") % {
+    if holder.owner is None:
+        return _("%(kind)s %(value)s already belongs to another customer, outside what you can see.") % {
+            "kind": label,
+            "value": shown,
+        }
+    return _("%(kind)s %(value)s already belongs to a customer of %(owner)s, outside what you can see.") % {
         "kind": label,
         "value": shown,
-        "customer": holder.name,
-        "id": holder.pk,
+        "owner": str(holder.owner),
     }
+
+
+def visible_ids(actor: User | None, customer_ids: Iterable[int]) -> set[int]:
+    """Those of ``customer_ids`` the actor may see (all of them when there is no actor: a system write)."""
+    ids = set(customer_ids)
+    if actor is None or not ids:
+        return ids
+    return set(Customer.objects.filter(scope_q(actor), pk__in=ids).values_list("pk", flat=True))
 
 
 def sync_identities(customer: Customer, actor: User | None = None) -> None:
@@ -83,7 +92,7 @@ def sync_identities(customer: Customer, actor: User | None = None) -> None:
         holder = identity_holder(kind, value, exclude_customer_id=customer.pk)
         if holder is not None:
             raise Conflict(
-                identity_conflict_message(kind, value, holder, actor),
+                identity_conflict_message(kind, value, holder, visible=bool(visible_ids(actor, [holder.pk]))),
                 extra={"customer": holder.pk, "kind": kind, "value": value},
             )
     existing = {(i.kind, i.value): i for i in Identity.objects.filter(customer=customer, kind__in=_CONTACT_KINDS)}

@@ -185,3 +185,26 @@ def test_people_named_after_their_contact(org: Org) -> None:
     assert result.rows[0].outcome == Outcome.CREATED
     person = Customer.objects.get(pk=result.rows[0].customer_id)
     assert (person.name, person.kind) == ("张三", "individual")
+
+
+def test_rows_clashing_with_unseen_customers_name_the_owner_in_a_fixed_number_of_queries(org: Org) -> None:
+    """The holders of a batch's clashing phones, and which the importer may see, are read once per batch."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(4):
+        make_customer(org.owner, name=f"佛山{i}号冻品有限公司", contacts=[{"name": "甲", "mobile": f"1390000000{i}"}])
+
+    def dry(count: int) -> tuple[Any, int]:
+        rows = [{"row": 2 + i, "name": f"新客户{i}", "mobile": f"1390000000{i}"} for i in range(count)]
+        with translation.override("en"), CaptureQueriesContext(connection) as queries:
+            result = _upsert(org.outsider, rows, key="external_id", dry_run=True)  # the phone is not the key
+        return result, len(queries)
+
+    one, queries_one = dry(1)
+    assert one.rows[0].outcome == Outcome.INVALID
+    four, queries_four = dry(4)
+    assert [r.outcome for r in four.rows] == [Outcome.INVALID] * 4
+    assert "a customer of owner, outside what you can see" in four.rows[3].messages[0]
+    assert "佛山" not in " ".join(m for r in four.rows for m in r.messages)
+    assert queries_four == queries_one

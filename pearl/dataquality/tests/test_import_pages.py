@@ -24,6 +24,18 @@ def _upload(client: Any, data: bytes, name: str = "客户.xlsx") -> Any:
     )
 
 
+def _uploaded(client: Any, org: Org) -> ImportJob:
+    """The owner, logged in, with the sample sheet uploaded (and nothing more)."""
+    client.force_login(org.owner)
+    _upload(client, xlsx(sample_rows()))
+    return ImportJob.objects.get()
+
+
+def _silent_since() -> datetime.datetime:
+    """A last-progress time old enough for a checked or running job to count as stalled."""
+    return timezone.now() - STALLED_AFTER - datetime.timedelta(minutes=1)
+
+
 def test_wizard_from_upload_to_revert(
     en: Any, org: Org, immediate_tasks: None, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -71,9 +83,7 @@ def test_wizard_from_upload_to_revert(
 
 
 def test_progress_polls_while_running(en: Any, org: Org) -> None:
-    en.force_login(org.owner)
-    _upload(en, xlsx(sample_rows()))
-    job = ImportJob.objects.get()
+    job = _uploaded(en, org)
     ImportJob.objects.filter(pk=job.pk).update(status="running", total_rows=8, rows_processed=4)
     detail = en.get(reverse("dataquality:import_detail", args=[job.pk])).content.decode()
     assert 'hx-trigger="every 1s"' in detail and 'value="50"' in detail
@@ -86,15 +96,13 @@ def test_a_run_whose_process_stopped_can_be_resumed_from_the_page(
 ) -> None:
     """A worker killed mid-run leaves the job "running" with no task behind it: after a few silent
     minutes the page says so and offers to resume, which finishes the import as if nothing happened."""
-    en.force_login(org.owner)
-    _upload(en, xlsx(sample_rows()))
-    job = ImportJob.objects.get()
+    job = _uploaded(en, org)
     ImportJob.objects.filter(pk=job.pk).update(status="running")  # claimed, then the process died
     running = en.get(reverse("dataquality:import_detail", args=[job.pk])).content.decode()
     assert "Resume the import" not in running  # it may still be working: nothing to offer yet
     refused = en.post(reverse("dataquality:import_run", args=[job.pk]), follow=True).content.decode()
     assert "cannot be started again" in refused
-    silent = timezone.now() - STALLED_AFTER - datetime.timedelta(minutes=1)
+    silent = _silent_since()
     ImportJob.objects.filter(pk=job.pk).update(updated_at=silent)
     stalled = en.get(reverse("dataquality:import_detail", args=[job.pk])).content.decode()
     assert "Resume the import" in stalled and 'hx-trigger="every 1s"' not in stalled
@@ -106,9 +114,7 @@ def test_a_run_whose_process_stopped_can_be_resumed_from_the_page(
 
 
 def test_pressing_import_twice_queues_one_run(en: Any, org: Org, django_capture_on_commit_callbacks: Any) -> None:
-    en.force_login(org.owner)
-    _upload(en, xlsx(sample_rows()))
-    job = ImportJob.objects.get()
+    job = _uploaded(en, org)
     with django_capture_on_commit_callbacks() as queued:
         en.post(reverse("dataquality:import_run", args=[job.pk]))
         again = en.post(reverse("dataquality:import_run", args=[job.pk]), follow=True).content.decode()
@@ -118,10 +124,8 @@ def test_pressing_import_twice_queues_one_run(en: Any, org: Org, django_capture_
 
 
 def test_a_check_whose_process_stopped_can_be_asked_again(en: Any, org: Org) -> None:
-    en.force_login(org.owner)
-    _upload(en, xlsx(sample_rows()))
-    job = ImportJob.objects.get()
-    silent = timezone.now() - STALLED_AFTER - datetime.timedelta(minutes=1)
+    job = _uploaded(en, org)
+    silent = _silent_since()
     ImportJob.objects.filter(pk=job.pk).update(status="previewing", updated_at=silent)
     page = en.get(reverse("dataquality:import_detail", args=[job.pk])).content.decode()
     assert "Check the file again" in page and "Nothing has moved for" in page
@@ -146,9 +150,7 @@ def test_permissions(en: Any, org: Org) -> None:
     en.force_login(org.finance)  # may neither create nor edit
     assert en.get(reverse("dataquality:import_new")).status_code == 403
     assert reverse("dataquality:import_list") not in en.get(reverse("customers:customer_list")).content.decode()
-    en.force_login(org.owner)
-    _upload(en, xlsx(sample_rows()))
-    job = ImportJob.objects.get()
+    job = _uploaded(en, org)
     en.force_login(org.outsider)
     assert en.get(reverse("dataquality:import_detail", args=[job.pk])).status_code == 404
     assert en.post(reverse("dataquality:import_run", args=[job.pk])).status_code == 404
