@@ -4,9 +4,13 @@ from django.utils.translation import gettext_lazy as _
 
 from pearl.accounts.api import BearerTokenAuth
 from pearl.accounts.api import router as accounts_router
+from pearl.activities.api import router as activities_router
+from pearl.analytics.api import router as analytics_router
 from pearl.core.api import PearlAPI, SessionCsrfAuth
 from pearl.customers.api import router as customers_router
 from pearl.dataquality.api import router as dataquality_router
+from pearl.integrations.api import router as integrations_router
+from pearl.sales.api import router as sales_router
 
 api = PearlAPI(
     title="Pearl API",
@@ -26,3 +30,7 @@ api = PearlAPI(
 api.add_router("", accounts_router)
 api.add_router("", customers_router)
 api.add_router("", dataquality_router)
+api.add_router("", activities_router)
+api.add_router("", sales_router)
+api.add_router("", analytics_router)
+api.add_router("", integrations_router)

@@ -55,6 +55,10 @@ INSTALLED_APPS = [
     "pearl.accounts",
     "pearl.customers",
     "pearl.dataquality",
+    "pearl.activities",
+    "pearl.sales",
+    "pearl.analytics",
+    "pearl.integrations",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,89 @@
+"""Writing the timeline. Other apps' services call these inside their own transaction.
+
+No permission check here: the calling service has already checked that its actor may write the
+record the event is about (an order, a call…); these only keep the timeline in step with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+from pearl.activities.choices import STORED_KINDS
+from pearl.activities.models import TimelineEvent
+from pearl.core import context
+
+
+def subject_key(instance: models.Model) -> tuple[str, int]:
+    """How an event names its record: ``("sales.order", 12)``."""
+    return instance._meta.label_lower, int(instance.pk)
+
+
+def _actor_label(actor: Any) -> str:
+    if actor is None:
+        return ""
+    full = getattr(actor, "get_full_name", lambda: "")()
+    return (full or str(actor))[:150]
+
+
+@dataclass
+class NewEvent:
+    """An event to record; ``subject`` is the record it is about (see ``subject_key``)."""
+
+    customer_id: int
+    kind: str
+    occurred_at: dt.datetime
+    title: str
+    actor: Any = None
+    subject: tuple[str, int] | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+    external_id: str = ""
+    actor_label: str = ""
+
+    def row(self) -> TimelineEvent:
+        if self.kind not in STORED_KINDS:
+            raise ValueError(f"unknown timeline kind {self.kind!r}")
+        subject_type, subject_id = self.subject or ("", None)
+        return TimelineEvent(
+            customer_id=self.customer_id,
+            kind=self.kind,
+            occurred_at=self.occurred_at,
+            actor=self.actor if getattr(self.actor, "pk", None) else None,
+            actor_label=(self.actor_label or _actor_label(self.actor))[:150],
+            channel=context.current().channel,
+            source=self.source[:32],
+            external_id=self.external_id[:128],
+            subject_type=subject_type,
+            subject_id=subject_id,
+            title=self.title[:200],
+            payload=self.payload,
+        )
+
+
+def timeline_record(event: NewEvent) -> TimelineEvent:
+    row = event.row()
+    row.save()
+    return row
+
+
+def timeline_record_many(events: Iterable[NewEvent], *, batch_size: int = 1000) -> list[TimelineEvent]:
+    """Bulk insert; callers that need idempotency on ``external_id`` filter replays first."""
+    return TimelineEvent.objects.bulk_create([e.row() for e in events], batch_size=batch_size)
+
+
+def timeline_update_subject(subject: tuple[str, int], **fields: Any) -> int:
+    """Keep the events of an edited record in step (title, occurred_at, payload, customer…)."""
+    subject_type, subject_id = subject
+    return TimelineEvent.objects.filter(subject_type=subject_type, subject_id=subject_id).update(**fields)
+
+
+def timeline_remove_subject(subject: tuple[str, int]) -> int:
+    """A deleted record leaves the timeline (its deletion stays in the change log)."""
+    subject_type, subject_id = subject
+    deleted, _ = TimelineEvent.objects.filter(subject_type=subject_type, subject_id=subject_id).delete()
+    return deleted
