@@ -6,18 +6,21 @@ outside the actor's scope is a 404 here too, and 403 only means "you see it but 
 """
 
 import contextlib
+import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Status
+from ninja import Field, Query, Router, Schema, Status
 
+from pearl.activities import selectors as timeline
 from pearl.core.api import (
     IDEMPOTENCY_OPENAPI,
     MAX_ID,
     PAGE_PARAMS,
     PageParams,
+    Problem,
     api_actor,
     check_id,
     if_match_version,
@@ -55,6 +58,7 @@ from pearl.customers.schemas import (
     TagOut,
     TagPage,
     TagPatch,
+    TimelinePage,
     UnmergeOut,
 )
 from pearl.customers.search import capped_count
@@ -276,6 +280,65 @@ def list_customer_history(request: HttpRequest, id: int, filters: Query[PagePara
     except selectors.CustomerMerged as moved:
         return _moved(reverse("api:list_customer_history", args=[moved.survivor_id]))
     return {"items": page(qs, filters.limit, filters.offset), "count": qs.count()}
+
+
+class TimelineParams(Schema):
+    kind: list[str] = Field(default_factory=list, description="Only these kinds (repeat: `kind=order&kind=call`).")
+    since: dt.datetime | None = Field(None, description="From this moment (inclusive), ISO-8601.")
+    until: dt.datetime | None = Field(None, description="Before this moment (exclusive), ISO-8601.")
+    cursor: str | None = Field(None, max_length=64, description="`next_cursor` of the previous page.")
+    limit: int = Field(30, ge=1, le=timeline.MAX_LIMIT)
+
+
+def _timeline_item(item: timeline.TimelineItem) -> dict[str, Any]:
+    if item.change is not None:
+        log = item.change
+        return {
+            "id": item.key, "kind": item.kind, "occurred_at": log.occurred_at,
+            "title": f"{log.get_action_display()} {log.object_repr}".strip(),
+            "actor": log.actor_id, "actor_label": str(log.actor) if log.actor else log.actor_label,
+            "channel": log.channel, "source": "", "subject": None,
+            "payload": {"object_type": log.object_type, "object_id": log.object_id, "changes": log.changes},
+        }  # fmt: skip
+    event = item.event
+    assert event is not None
+    subject = {"type": event.subject_type, "id": event.subject_id} if event.subject_id is not None else None
+    return {
+        "id": item.key, "kind": event.kind, "occurred_at": event.occurred_at, "title": event.title,
+        "actor": event.actor_id, "actor_label": str(event.actor) if event.actor else event.actor_label,
+        "channel": event.channel, "source": event.source, "subject": subject, "payload": event.payload,
+    }  # fmt: skip
+
+
+@router.get(
+    "/customers/{int:id}/timeline", response={200: TimelinePage, 301: None, **_READ_ERRORS, 422: Problem},
+    tags=["customers"],
+)  # fmt: skip
+def list_customer_timeline(
+    request: HttpRequest, id: int, params: Query[TimelineParams]
+) -> dict[str, Any] | HttpResponse:
+    """Everything that happened to a customer, newest first: orders, payments, calls, visits, WeChat notes,
+    complaints, grade changes, channel events and every change of its data.
+
+    Filter by `kind` (repeatable) and period (`since`, `until`); page with `cursor` (the previous
+    page's `next_cursor`) and `limit` (≤ 200).
+    """
+    check_id(id, _("Customer not found."))
+    reject_unknown_params(request, {"kind", "since", "until", "cursor", "limit"})
+    actor = api_actor(request)
+    try:
+        result = timeline.timeline_page(
+            actor=actor, customer_id=id, kinds=params.kind or None, since=params.since, until=params.until,
+            cursor=params.cursor, limit=params.limit,
+        )  # fmt: skip
+    except selectors.CustomerMerged as moved:
+        return _moved(reverse("api:list_customer_timeline", args=[moved.survivor_id]) + _query(request))
+    return {"items": [_timeline_item(item) for item in result.items], "next_cursor": result.next_cursor}
+
+
+def _query(request: HttpRequest) -> str:
+    query = request.GET.urlencode()
+    return f"?{query}" if query else ""
 
 
 # --- merges ------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from ninja import Schema
 from pydantic import BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from pearl.activities.choices import TimelineKind
 from pearl.core.api import INVALID, MAX_ID, PageParams
 from pearl.core.models import ChangeLog
 from pearl.customers.choices import CustomerKind, CustomerStatus, CustomFieldObject, CustomFieldType, Grade
@@ -282,6 +283,31 @@ class ChangeOut(Schema):
 class ChangePage(Schema):
     items: list[ChangeOut]
     count: int
+
+
+class TimelineSubjectOut(Schema):
+    type: str = Field(examples=["sales.order", "activities.communication"])
+    id: int
+
+
+class TimelineItemOut(Schema):
+    id: str = Field(description="`e<id>` for an event, `c<id>` for a change-log entry.", examples=["e1042"])
+    kind: str = Field(json_schema_extra=_enum_schema(TimelineKind.values))
+    occurred_at: dt.datetime
+    title: str = Field(description="One line for an event; the object changed for a change.")
+    actor: int | None = Field(description="User id (null for the system or an integration).")
+    actor_label: str
+    channel: str = Field(description="How it was entered: page, api, command, system, import.")
+    source: str = Field(description="The channel that sent an ingested event (e.g. wechat, taobao); else empty.")
+    subject: TimelineSubjectOut | None = Field(description="The record the event is about (null for changes).")
+    payload: dict[str, Any] = Field(
+        description="An event's small JSON payload; a change's {changes: {field: [before, after]}}."
+    )
+
+
+class TimelinePage(Schema):
+    items: list[TimelineItemOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page; null at the end.")
 
 
 # --- custom-field definitions -----------------------------------------------------------------------

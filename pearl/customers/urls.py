@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.customer_edit, name="customer_edit"),
     path("<int:pk>/delete/", views.customer_delete, name="customer_delete"),
     path("<int:pk>/history/", views.customer_history, name="customer_history"),
+    path("<int:pk>/timeline/", views.customer_timeline, name="customer_timeline"),
     path("<int:pk>/contacts/", views.contact_list, name="contact_list"),
     path("<int:pk>/contacts/new/", views.contact_create, name="contact_create"),
     path("<int:pk>/contacts/<int:contact_id>/edit/", views.contact_edit, name="contact_edit"),

@@ -1,6 +1,7 @@
 """Reads of the activities app: the timeline (``timeline``) and the records on it."""
 
 from pearl.activities.selectors.timeline import (
+    MAX_LIMIT,
     TimelineItem,
     TimelinePage,
     day_start,
@@ -12,6 +13,7 @@ from pearl.activities.selectors.timeline import (
 )
 
 __all__ = [
+    "MAX_LIMIT",
     "TimelineItem",
     "TimelinePage",
     "day_start",

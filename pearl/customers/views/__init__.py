@@ -8,11 +8,13 @@ check permissions again whatever the buttons showed. htmx requests get just the 
 One module per part of the customer pages; pearl.customers.urls reads the views from here.
 """
 
-from pearl.customers.views.detail import contact_create, contact_delete, contact_edit, contact_list, customer_detail
+from pearl.customers.views.detail import contact_create, contact_delete, contact_edit, contact_list
 from pearl.customers.views.edit import contact_row, customer_create, customer_delete, customer_edit
 from pearl.customers.views.history import customer_history
 from pearl.customers.views.lists import customer_export, customer_list
 from pearl.customers.views.merge import customer_merge, customer_unmerge
+from pearl.customers.views.overview import customer_detail
+from pearl.customers.views.timeline import customer_timeline
 
 __all__ = [
     "contact_create",
@@ -28,5 +30,6 @@ __all__ = [
     "customer_history",
     "customer_list",
     "customer_merge",
+    "customer_timeline",
     "customer_unmerge",
 ]

@@ -1,4 +1,4 @@
-"""The customer's detail page and its contacts section, whose changes htmx swaps in place.
+"""The customer's contacts section, whose changes htmx swaps in place, and what every detail tab shares.
 
 Without JavaScript the same URLs answer with a whole page or a redirect back to the detail page.
 """
@@ -24,10 +24,9 @@ from pearl.customers.choices import CustomFieldObject
 from pearl.customers.forms import ContactForm, contact_form_options, custom_display
 from pearl.customers.models import Contact, Customer
 from pearl.customers.views.common import form_version, page
-from pearl.customers.views.merge import merge_history, moved_permanently
 
 
-def _contacts_context(
+def contacts_context(
     actor: User,
     customer: Customer,
     *,
@@ -60,22 +59,6 @@ def detail_context(actor: User, customer: Customer, tab: str) -> dict[str, Any]:
     return {"nav": "customers", "customer": customer, "tab": tab, "custom_rows": custom}
 
 
-@page
-@require_GET
-def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = actor_of(request)
-    try:
-        customer = selectors.customer_get(actor=actor, customer_id=pk)
-    except selectors.CustomerMerged as moved:  # an old link to a merged-away customer
-        return moved_permanently(reverse("customers:customer_detail", args=[moved.survivor_id]))
-    context = {
-        **detail_context(actor, customer, "profile"),
-        **_contacts_context(actor, customer),
-        "merges": merge_history(actor, customer),
-    }
-    return render(request, "customers/customer_detail.html", context)
-
-
 def _editable_contact(actor: User, pk: int, contact_id: int) -> tuple[Customer, Contact]:
     """The customer and one of its contacts, 404 outside the actor's scope, 403 without the edit right."""
     customer = selectors.customer_get(actor=actor, customer_id=pk)
@@ -89,7 +72,7 @@ def _editable_contact(actor: User, pk: int, contact_id: int) -> tuple[Customer, 
 def _contacts_section(request: HttpRequest, actor: User, pk: int, **kwargs: Any) -> HttpResponse:
     """The contacts section re-read after a change, swapped in place of the old one."""
     customer = selectors.customer_get(actor=actor, customer_id=pk)
-    response = render(request, "customers/_contacts.html", _contacts_context(actor, customer, **kwargs))
+    response = render(request, "customers/_contacts.html", contacts_context(actor, customer, **kwargs))
     return reswap(retarget(response, "#contacts"), "outerHTML")
 
 
@@ -142,7 +125,7 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
         return _contacts_section(request, actor, pk, add_form=form, error=error)
     context = {
         **detail_context(actor, customer, "profile"),
-        **_contacts_context(actor, customer, add_form=form, error=error),
+        **contacts_context(actor, customer, add_form=form, error=error),
     }
     return render(request, "customers/customer_detail.html", context, status=422)
 

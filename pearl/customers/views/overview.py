@@ -1,0 +1,32 @@
+"""The 360° page: profile, contacts, key figures, open items and the timeline, on one page."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from pearl.core.pages import actor_of
+from pearl.customers import selectors
+from pearl.customers.views.common import page
+from pearl.customers.views.detail import contacts_context, detail_context
+from pearl.customers.views.merge import merge_history, moved_permanently
+from pearl.customers.views.timeline import timeline_context
+
+
+@page
+@require_GET
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = actor_of(request)
+    try:
+        customer = selectors.customer_get(actor=actor, customer_id=pk)
+    except selectors.CustomerMerged as moved:  # an old link to a merged-away customer
+        return moved_permanently(reverse("customers:customer_detail", args=[moved.survivor_id]))
+    context = {
+        **detail_context(actor, customer, "profile"),
+        **contacts_context(actor, customer),
+        **timeline_context(actor, customer, request.GET),
+        "merges": merge_history(actor, customer),
+    }
+    return render(request, "customers/customer_detail.html", context)
