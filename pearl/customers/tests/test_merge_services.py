@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from pearl.core import events, merging
 from pearl.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -33,6 +33,14 @@ from pearl.customers.services import (
     tag_create,
 )
 from pearl.customers.tests.factories import make_customer, mobile
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Any:
+    """The messages below are asserted in English whatever language an earlier test left active."""
+    with translation.override("en"):
+        yield
+
 
 ROOT = "customers.customer"
 
