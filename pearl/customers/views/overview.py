@@ -7,12 +7,15 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from pearl.activities.selectors import customer_activity_overview
+from pearl.analytics.selectors import customer_figures_get
 from pearl.core.pages import actor_of
 from pearl.customers import selectors
 from pearl.customers.views.common import page
 from pearl.customers.views.detail import contacts_context, detail_context
 from pearl.customers.views.merge import merge_history, moved_permanently
 from pearl.customers.views.timeline import timeline_context
+from pearl.sales.selectors import customer_sales_overview
 
 
 @page
@@ -27,6 +30,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         **detail_context(actor, customer, "profile"),
         **contacts_context(actor, customer),
         **timeline_context(actor, customer, request.GET),
+        "figures": customer_figures_get(actor=actor, customer_id=pk),
+        "sales_overview": customer_sales_overview(actor=actor, customer_id=pk),
+        "activity_overview": customer_activity_overview(actor=actor, customer_id=pk),
         "merges": merge_history(actor, customer),
     }
     return render(request, "customers/customer_detail.html", context)
