@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -141,10 +142,28 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing directory before collectstatic
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
+# Uploaded files (attachments, visit photos): the data dir's media/ by default; S3-compatible storage
+# (AWS S3, MinIO, OSS, COS) when PEARL_S3_BUCKET is set. Files are never served from a public URL:
+# a view checks the customer's scope and streams them (pearl.activities).
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+if os.environ.get("PEARL_S3_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["PEARL_S3_BUCKET"],
+            "endpoint_url": os.environ.get("PEARL_S3_ENDPOINT_URL") or None,
+            "access_key": os.environ.get("PEARL_S3_ACCESS_KEY") or None,
+            "secret_key": os.environ.get("PEARL_S3_SECRET_KEY") or None,
+            "region_name": os.environ.get("PEARL_S3_REGION") or None,
+            "location": os.environ.get("PEARL_S3_PREFIX", ""),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 MEDIA_ROOT = DATA_DIR / "media"
 
 # --- background tasks -------------------------------------------------------

@@ -150,6 +150,9 @@ class Attachment(models.Model):
     subject_type = models.CharField(max_length=64)
     subject_id = models.BigIntegerField()
     file = models.FileField(_("file"), upload_to="attachments/%Y/%m/", max_length=255)
+    # A small JPEG of an image (at most 320 px a side, turned upright), so pages and phones show
+    # photos without fetching the originals; empty for other files.
+    thumbnail = models.FileField(_("thumbnail"), upload_to="attachments/thumbs/%Y/%m/", max_length=255, blank=True)
     name = models.CharField(_("file name"), max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField(_("size"))

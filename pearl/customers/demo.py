@@ -166,6 +166,19 @@ class DemoResult:
     seconds: float = 0.0
     loaded: bool = True
     phases: dict[str, float] = field(default_factory=dict)  # seconds per step of a big load, for measuring
+    trade: TradeResult | None = None
+
+
+@dataclass
+class TradeResult:
+    """What ``build_trade`` wrote: rows per table, and its time."""
+
+    customers: int = 0
+    products: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    loaded: bool = True
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 def demo_present() -> bool:
@@ -520,49 +533,13 @@ class _Writer:
 
         Building an index once from sorted data is several times cheaper than keeping it up to
         date row by row; only used for big loads. Unique indexes and keys stay, so every row is
-        still checked.
+        still checked. On PostgreSQL the token table's key and foreign key go too: row by row (the
+        foreign key as a trigger per row at commit) they are most of a load's time; added back at
+        the end they are built and checked in one pass over the table, so nothing goes unchecked.
         """
         tables = [model._meta.db_table for model, _columns in self.tables]
-        saved: list[str] = []
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    "SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON c.relname = i.indexname "
-                    "JOIN pg_index x ON x.indexrelid = c.oid WHERE i.tablename = ANY(%s) "
-                    "AND i.schemaname = current_schema() AND NOT x.indisunique",
-                    [tables],
-                )
-            else:
-                cursor.execute(
-                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                    "AND sql NOT LIKE 'CREATE UNIQUE%%' AND tbl_name IN (" + ", ".join(["%s"] * len(tables)) + ")",
-                    tables,
-                )
-            for name, sql in cursor.fetchall():
-                cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-                saved.append(sql)
-            if connection.vendor == "postgresql":
-                # The token table's key and foreign key too: row by row (the foreign key as a
-                # trigger per row at commit) they are most of a load's time; added back at the end
-                # they are built and checked in one pass over the table, so nothing goes unchecked.
-                table = connection.ops.quote_name(CustomerSearchToken._meta.db_table)
-                cursor.execute(
-                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                    "WHERE conrelid = %s::regclass AND contype IN ('p', 'f') ORDER BY contype DESC",
-                    [CustomerSearchToken._meta.db_table],
-                )
-                for name, definition in cursor.fetchall():
-                    quoted = connection.ops.quote_name(name)
-                    cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quoted}")
-                    saved.insert(0, f"ALTER TABLE {table} ADD CONSTRAINT {quoted} {definition}")
-        try:
+        with without_secondary_indexes(tables, {CustomerSearchToken._meta.db_table: ("p", "f")}):
             yield
-        finally:
-            with connection.cursor() as cursor:
-                if connection.vendor == "postgresql":
-                    cursor.execute("SET maintenance_work_mem = '1GB'")
-                for sql in saved:
-                    cursor.execute(sql)
 
     @staticmethod
     def reset_sequences() -> None:
@@ -572,6 +549,53 @@ class _Writer:
             with connection.cursor() as cursor:
                 for sql in statements:
                     cursor.execute(sql)
+
+
+@contextmanager
+def without_secondary_indexes(tables: Sequence[str], constraints: dict[str, tuple[str, ...]]) -> Iterator[None]:
+    """Drop the plain indexes of ``tables`` (and on PostgreSQL the ``constraints`` of the given types,
+    "p" key / "f" foreign keys, per table) while the block runs; build them again after it."""
+    saved: list[str] = []
+    added: list[str] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON c.relname = i.indexname "
+                "JOIN pg_index x ON x.indexrelid = c.oid WHERE i.tablename = ANY(%s) "
+                "AND i.schemaname = current_schema() AND NOT x.indisunique",
+                [list(tables)],
+            )
+        else:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                "AND sql NOT LIKE 'CREATE UNIQUE%%' AND tbl_name IN (" + ", ".join(["%s"] * len(tables)) + ")",
+                list(tables),
+            )
+        for name, sql in cursor.fetchall():
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+            saved.append(sql)
+        if connection.vendor == "postgresql":
+            for table_name, kinds in constraints.items():
+                table = connection.ops.quote_name(table_name)
+                cursor.execute(
+                    "SELECT conname, pg_get_constraintdef(oid), contype FROM pg_constraint "
+                    "WHERE conrelid = %s::regclass AND contype = ANY(%s) ORDER BY contype DESC",
+                    [table_name, list(kinds)],
+                )
+                for name, definition, kind in cursor.fetchall():
+                    quoted = connection.ops.quote_name(name)
+                    cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quoted}")
+                    statement = f"ALTER TABLE {table} ADD CONSTRAINT {quoted} {definition}"
+                    # Keys first (before the indexes), foreign keys last.
+                    (saved.insert(0, statement) if kind == "p" else added.append(statement))
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET maintenance_work_mem = '1GB'")
+            for sql in saved + added:
+                cursor.execute(sql)
 
 
 # --- set-up through the services -------------------------------------------------------------
@@ -702,14 +726,16 @@ def _load(plan: _Plan, result: DemoResult, progress: Callable[[int, int], None] 
 
 def build_demo(
     *, customers: int = 2000, seed: int = 1, history: bool | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, trade: bool = True,
+    trade_progress: Callable[[int, int], None] | None = None,
 ) -> DemoResult:
     """Create the demo company; raises DemoExists when its users are already taken.
 
     ``history`` writes the change-log "create" rows the services would write (one per customer
     and per contact); by default only up to HISTORY_LIMIT customers, since at a million they
-    would double the load time. Wrap the call in ``acting_through(Channel.COMMAND)`` so the
-    change log names the channel.
+    would double the load time. ``trade`` adds the catalogue and three years of orders, payments,
+    communications and complaints (``build_trade``). Wrap the call in
+    ``acting_through(Channel.COMMAND)`` so the change log and the timeline name the channel.
     """
     started = time.monotonic()
     if history is None:
@@ -719,11 +745,15 @@ def build_demo(
         with transaction.atomic():
             _check_empty()
             _load(_setup(seed, customers, history), result, progress)
+            if trade:
+                result.trade = build_trade(seed=seed, progress=trade_progress)
     else:
         with transaction.atomic():
             _check_empty()
             plan = _setup(seed, customers, history)
         _load(plan, result, progress)
+        if trade:
+            result.trade = build_trade(seed=seed, progress=trade_progress)
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             # Fresh planner statistics for the new volume, complete: sampled ones (analysis_limit)
@@ -732,5 +762,190 @@ def build_demo(
             analyzed = time.monotonic()
             cursor.execute("ANALYZE")
             result.phases["statistics"] = time.monotonic() - analyzed
+    result.seconds = time.monotonic() - started
+    return result
+
+
+# --- trade history: orders, payments, communications, complaints -------------------------------------
+# Read back the customers a chunk at a time (what the history depends on: type, status, grade,
+# owner, creation time, primary contact), draw each chunk's history column-wise in worker
+# processes (pearl.sales.demo, pearl.activities.demo), and write it here in id order: the main
+# process numbers the orders and receipts per day and makes the chunk's ids global.
+
+TRADE_BATCH = 10_000  # customers per chunk
+TRADE_COMMIT_EVERY = 50_000
+
+
+def _trade_models() -> dict[str, type[Model]]:
+    from pearl.activities.models import Communication, Complaint, TimelineEvent
+    from pearl.sales.models import Order, OrderLine, Payment, PaymentAllocation
+
+    models: list[type[Model]] = [Order, OrderLine, Payment, PaymentAllocation, Communication, Complaint,
+                                 TimelineEvent]
+    return {m._meta.db_table: m for m in models}
+
+
+def trade_present() -> bool:
+    from pearl.sales.models import Order
+
+    return Order.objects.exists()
+
+
+def _epoch_sql(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+    return f"CAST(strftime('%%s', {column}) AS INTEGER)"
+
+
+def _frames(batch: int) -> Iterator[Any]:
+    """The customers in id order, ``batch`` at a time, as ``pearl.sales.demo.CustomerFrame``."""
+    import numpy as np
+
+    from pearl.sales import demo as sales_demo
+
+    quote = connection.ops.quote_name
+    customers, contacts = quote(Customer._meta.db_table), quote(Contact._meta.db_table)
+    options = quote(ChoiceOption._meta.db_table)
+    sql = (
+        f"SELECT c.id, {_epoch_sql('c.created_at')}, t.label, c.status, c.grade, c.owner_id, p.id, p.name, "
+        f"p.mobile, c.city, c.district, c.address FROM {customers} c "
+        f"LEFT JOIN {options} t ON t.id = c.customer_type_id "
+        f"LEFT JOIN {contacts} p ON p.customer_id = c.id AND p.is_primary "
+        f"WHERE c.id > %s ORDER BY c.id LIMIT {int(batch)}"
+    )
+    types = {name: i for i, name in enumerate(sales_demo.TYPE_ORDER)}
+    statuses = {name: i for i, name in enumerate(sales_demo.STATUS_ORDER)}
+    grades = {name: i for i, name in enumerate(sales_demo.GRADE_ORDER)}
+    last = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [last])
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        unique = list({r[0]: r for r in reversed(rows)}.values())[::-1]  # one primary contact each
+        last = rows[-1][0]
+        yield sales_demo.CustomerFrame(
+            ids=np.array([r[0] for r in unique], dtype=np.int64),
+            created=np.array([r[1] for r in unique], dtype=np.int64),
+            ctype=np.array([types.get(r[2], sales_demo.FALLBACK_TYPE) for r in unique], dtype=np.int64),
+            status=np.array([statuses.get(r[3], 0) for r in unique], dtype=np.int64),
+            grade=np.array([grades.get(r[4], len(grades) - 1) for r in unique], dtype=np.int64),
+            owner=np.array([r[5] or 0 for r in unique], dtype=np.int64),
+            contact=np.array([r[6] or 0 for r in unique], dtype=np.int64),
+            contact_names=[r[7] or "" for r in unique],
+            mobiles=[r[8] or "" for r in unique],
+            addresses=[f"{r[9]}{r[10]}{r[11]}"[:200] for r in unique],
+        )
+
+
+def make_trade_chunk(ctx: Any, frame: Any, number: int) -> tuple[Any, Any]:
+    """One chunk's history (picklable, for a worker process)."""
+    from pearl.activities.demo import activities_for
+    from pearl.sales.demo import orders_for
+
+    sales = orders_for(ctx, frame, number)
+    return sales, activities_for(ctx, frame, sales, number)
+
+
+def _make_trade_job(job: tuple[Any, Any, int]) -> tuple[Any, Any]:
+    return make_trade_chunk(*job)
+
+
+def _in_order(fn: Callable[[Any], Any], jobs: Iterator[Any], parallel: bool) -> Iterator[Any]:
+    """fn(job) for each job, in order; in two worker processes when ``parallel`` (see _batches)."""
+    workers = min(os.cpu_count() or 1, 2)
+    if not parallel or workers < 2:
+        yield from (fn(job) for job in jobs)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=django.setup) as pool:
+        pending: deque[Future[Any]] = deque()
+        for job in jobs:
+            pending.append(pool.submit(fn, job))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def build_trade(
+    *, seed: int = 1, progress: Callable[[int, int], None] | None = None, now: dt.datetime | None = None,
+) -> TradeResult:
+    """The catalogue, then three years of orders, payments, communications and complaints for every
+    customer, with their timeline events. The catalogue is only completed when it exists; the
+    history is only written when there are no orders yet (so running it again adds nothing).
+
+    Loads of more than WORKER_THRESHOLD customers run in worker processes, without the plain
+    indexes of the tables written, and commit every TRADE_COMMIT_EVERY customers; smaller ones run
+    in the caller's transaction if there is one.
+    """
+    from pearl.sales import demo as sales_demo
+
+    started = time.monotonic()
+    result = TradeResult()
+    result.products = sales_demo.catalogue_ensure()
+    if trade_present():
+        result.loaded = False
+        result.seconds = time.monotonic() - started
+        return result
+    total = Customer.objects.count()
+    users = {u.pk: str(u) for u in User.objects.all()}
+    manager = User.objects.filter(username="manager").values_list("pk", flat=True).first()
+    ctx = sales_demo.make_context(
+        seed=seed, now=(now or timezone.now()).replace(microsecond=0), sqlite=connection.vendor == "sqlite",
+        catalogue=sales_demo.catalogue_load(), owners=users, manager=manager, channel=context.current().channel,
+    )
+    models = _trade_models()
+    columns: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    next_ids: dict[str, int] = {}
+    for table, model in models.items():
+        next_ids[table] = (model._default_manager.aggregate(m=Max("pk"))["m"] or 0) + 1
+    counters: dict[str, Any] = {}
+    big = total > WORKER_THRESHOLD
+    jobs = ((ctx, frame, number) for number, frame in enumerate(_frames(TRADE_BATCH)))
+    chunks = _in_order(_make_trade_job, jobs, parallel=big)
+    bulk = without_secondary_indexes(list(models), dict.fromkeys(models, ("f",))) if big else nullcontext()
+    file_sorts = big and connection.vendor == "sqlite" and not connection.in_atomic_block
+    if file_sorts:
+        with connection.cursor() as cursor:
+            # As for the customers (see _load): a big page cache, index builds sorting in files.
+            cursor.execute("PRAGMA cache_size = -2000000")
+            cursor.execute("PRAGMA temp_store = FILE")
+    with bulk:
+        while True:
+            with transaction.atomic():
+                written = 0
+                for sales, activities in islice(chunks, max(TRADE_COMMIT_EVERY // TRADE_BATCH, 1)):
+                    written += 1
+                    sales_demo.finish(sales, ctx, counters, next_ids)
+                    for rows in (sales.orders, sales.lines, sales.payments, sales.allocations,
+                                 activities.communications, activities.complaints, sales.order_events,
+                                 sales.payment_events, activities.communication_events, activities.complaint_events):
+                        model = models[rows.table]
+                        key = (rows.table, rows.columns)
+                        if key not in columns:
+                            columns[key] = _columns(model, rows.columns)
+                        insert_rows(rows.table, columns[key], rows.tuples(next_ids))
+                        result.rows[model._meta.label] = result.rows.get(model._meta.label, 0) + len(rows)
+                    for rows in (sales.orders, sales.payments, activities.communications, activities.complaints):
+                        next_ids[rows.table] += len(rows)
+                    result.customers += len(sales.last_order)
+            if not written:
+                break
+            if progress is not None:
+                progress(result.customers, total)
+        result.phases["trade rows"] = time.monotonic() - started
+        indexed = time.monotonic()
+    if big:
+        result.phases["trade indexes"] = time.monotonic() - indexed
+    if file_sorts:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA temp_store = MEMORY")  # back to the settings' value
+    statements = connection.ops.sequence_reset_sql(no_style(), list(models.values()))
+    if statements:
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
     result.seconds = time.monotonic() - started
     return result

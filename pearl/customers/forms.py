@@ -26,6 +26,7 @@ from pearl.customers.choices import (
 from pearl.customers.filters import CustomerFilterForm
 from pearl.customers.models import Contact, Customer, CustomFieldDefinition
 from pearl.customers.selectors import choice_options, custom_field_list, tag_list
+from pearl.customers.services.derived import managed_tag_ids
 
 BLANK = ("", "—")
 YES, NO = "yes", "no"
@@ -145,6 +146,14 @@ class CustomerForm(ServiceErrorsMixin, forms.Form):
     def __init__(self, data: Any = None, *, actor: User, customer: Customer | None = None) -> None:
         self.actor, self.customer = actor, customer
         self.definitions = list(custom_field_list(actor=actor, object_type=CustomFieldObject.CUSTOMER))
+        # Smart tags follow their rules: not offered here, and the ones the customer carries are
+        # handed back unchanged so the service sees no change to them.
+        self.smart_tags = managed_tag_ids()
+        self.kept_smart_tags = (
+            sorted(customer.tags.filter(pk__in=self.smart_tags).values_list("pk", flat=True))
+            if customer is not None and self.smart_tags
+            else []
+        )
         super().__init__(data, initial=self._initial() if customer else {"owner": str(actor.pk)})
         current = customer or Customer()
         _choice_field(self, "customer_type").choices = option_choices(ChoiceList.CUSTOMER_TYPE, current.customer_type)
@@ -154,7 +163,7 @@ class CustomerForm(ServiceErrorsMixin, forms.Form):
             # Only the moves the service allows are offered, so the choice cannot be refused later.
             allowed = {customer.status, *STATUS_TRANSITIONS[customer.status]}
             _choice_field(self, "status").choices = [c for c in CustomerStatus.choices if c[0] in allowed]
-        self.tag_rows = [(str(t.pk), t.name, t.color) for t in tag_list(actor=actor)]
+        self.tag_rows = [(str(t.pk), t.name, t.color) for t in tag_list(actor=actor) if t.pk not in self.smart_tags]
         _choice_field(self, "tags").choices = [(pk, name) for pk, name, _color in self.tag_rows]
         self.may_assign = actor.data_scope != "own"
         if self.may_assign:
@@ -175,7 +184,7 @@ class CustomerForm(ServiceErrorsMixin, forms.Form):
             "city": c.city, "district": c.district, "address": c.address, "grade": c.grade, "status": c.status,
             "customer_type": _pk(c.customer_type_id), "industry": _pk(c.industry_id), "source": _pk(c.source_id),
             "owner": _pk(c.owner_id), "team": _pk(c.team_id), "version": c.version,
-            "tags": [str(t.pk) for t in c.tags.all()],
+            "tags": [str(t.pk) for t in c.tags.all() if t.pk not in self.smart_tags],
         }
         for definition in self.definitions:
             initial[f"cf_{definition.key}"] = custom_initial(definition, c.custom_fields.get(definition.key))
@@ -195,7 +204,7 @@ class CustomerForm(ServiceErrorsMixin, forms.Form):
         if name in {"customer_type", "industry", "source", "owner", "team"}:
             return int(value) if value else None
         if name == "tags":
-            return [int(v) for v in value or []]
+            return [int(v) for v in value or []] + self.kept_smart_tags
         return value if value is not None else ""
 
     def create_data(self) -> dict[str, Any]:

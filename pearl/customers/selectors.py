@@ -371,3 +371,38 @@ def merge_get(*, actor: User, merge_id: int) -> CustomerMerge:
 def merged_customers(merge: CustomerMerge) -> list[tuple[int, str]]:
     """(id, name) of the customers a merge took away, read from its snapshot."""
     return [(int(row["pk"]), str(row["fields"].get("name", ""))) for row in merge.snapshot.get("customers", [])]
+
+
+def identity_holders(*, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The customer holding each of these (kind, value) identities, for resolving many at once
+    (channel events): one query whatever the number of pairs, values stored as the services
+    normalise them. Not scoped — identities are unique across all customers, so resolving one
+    is global; callers show nothing of a holder outside the actor's scope but its id."""
+    from collections import defaultdict
+
+    from pearl.customers.models import Identity
+
+    by_kind: defaultdict[str, set[str]] = defaultdict(set)
+    for kind, value in pairs:
+        by_kind[kind].add(value)
+    if not by_kind:
+        return {}
+    condition = Q()
+    for kind, values in sorted(by_kind.items()):
+        condition |= Q(kind=kind, value__in=sorted(values))
+    rows = Identity.objects.filter(condition).values_list("kind", "value", "customer_id")
+    return {(kind, value): customer_id for kind, value, customer_id in rows}
+
+
+def companies_by_name(*, names: list[str]) -> dict[str, int]:
+    """Companies by normalised legal name (unique among companies), for many names in one query; not
+    scoped, like ``identity_holders``."""
+    from pearl.customers.choices import CustomerKind
+
+    keys = sorted(set(names) - {""})
+    if not keys:
+        return {}
+    rows = Customer.objects.filter(kind=CustomerKind.COMPANY, name_normalized__in=keys).values_list(
+        "name_normalized", "pk"
+    )
+    return dict(rows)

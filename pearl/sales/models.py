@@ -216,6 +216,8 @@ class PaymentAllocation(models.Model):
 class CustomerBilling(TimestampedModel):
     """开票信息: what goes on the customer's invoices."""
 
+    version = models.PositiveIntegerField(_("version"), default=1)
+
     customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="+", primary_key=True)
     invoice_type = models.CharField(
         _("invoice type"), max_length=16, choices=InvoiceType.choices, default=InvoiceType.NORMAL
@@ -234,3 +236,16 @@ class CustomerBilling(TimestampedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class NumberSequence(models.Model):
+    """The last number handed out per prefix and day (``SO20261123`` → 17): order and receipt numbers.
+
+    The service locks the row, so two orders placed at once never get the same number.
+    """
+
+    key = models.CharField(max_length=32, primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.last}"

@@ -1,5 +1,20 @@
-"""Reads of the activities app: the timeline (``timeline``) and the records on it."""
+"""Reads of the activities app: the timeline (``timeline``) and the records on it (``records``)."""
 
+from pearl.activities.selectors.records import (
+    ActivityOverview,
+    FollowUps,
+    attachment_get,
+    attachment_list,
+    attachment_open,
+    attachments_by_subject,
+    communication_get,
+    communication_list,
+    complaint_get,
+    complaint_list,
+    customer_activity_overview,
+    follow_up_list,
+    follow_ups,
+)
 from pearl.activities.selectors.timeline import (
     MAX_LIMIT,
     TimelineItem,
@@ -14,11 +29,24 @@ from pearl.activities.selectors.timeline import (
 
 __all__ = [
     "MAX_LIMIT",
+    "ActivityOverview",
+    "FollowUps",
     "TimelineItem",
     "TimelinePage",
+    "attachment_get",
+    "attachment_list",
+    "attachment_open",
+    "attachments_by_subject",
+    "communication_get",
+    "communication_list",
+    "complaint_get",
+    "complaint_list",
+    "customer_activity_overview",
     "day_start",
     "decode_cursor",
     "encode_cursor",
+    "follow_up_list",
+    "follow_ups",
     "timeline_events",
     "timeline_kinds",
     "timeline_page",

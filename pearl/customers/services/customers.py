@@ -27,6 +27,7 @@ from pearl.customers.choices import (
 from pearl.customers.customfields import clean_custom_fields
 from pearl.customers.models import CUSTOMER_FIELDS, ChoiceOption, Customer, Tag
 from pearl.customers.services.contacts import CONTACT_FIELDS, contact_create_in
+from pearl.customers.services.derived import managed_tag_ids
 from pearl.customers.services.index import refresh_after_update, reindex, sync_identities
 
 FIELDS = [*CUSTOMER_FIELDS, "custom_fields"]
@@ -188,6 +189,8 @@ def _clean(actor: User, data: dict[str, Any], instance: Customer | None) -> dict
             tags = list(Tag.objects.filter(pk__in=tag_ids))
             if len(tags) != len(set(tag_ids)):
                 errors["tags"] = [_("One of the tags does not exist.")]
+            elif error := _smart_tag_error(instance, tags):
+                errors["tags"] = [error]
             out["tags"] = tags
 
     if "custom_fields" in data or instance is None:
@@ -211,6 +214,23 @@ def _clean(actor: User, data: dict[str, Any], instance: Customer | None) -> dict
         first = next(iter(errors.values()))[0]
         raise ValidationFailed(first, field_errors=errors)
     return out
+
+
+def _smart_tag_error(instance: Customer | None, tags: list[Tag]) -> str | None:
+    """Smart tags follow their rule: a list of tags may neither add nor drop one (it must carry the
+    customer's smart tags exactly as they are)."""
+    managed = managed_tag_ids()
+    if not managed:
+        return None
+    current = set(instance.tags.filter(pk__in=managed).values_list("pk", flat=True)) if instance else set()
+    wanted = {t.pk for t in tags if t.pk in managed}
+    changed = sorted(current ^ wanted)
+    if not changed:
+        return None
+    name = Tag.objects.filter(pk=changed[0]).values_list("name", flat=True).first() or ""
+    return _("“%(tag)s” is a smart tag: its rule decides who carries it, so it cannot be added or removed by hand.") % {
+        "tag": name
+    }
 
 
 def _apply(customer: Customer, values: dict[str, Any]) -> None:

@@ -10,8 +10,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from pearl.accounts.models import Team, User
+from pearl.activities.models import Communication, Complaint, TimelineEvent
+from pearl.core.context import Channel, acting_through
 from pearl.core.models import ChangeLog
 from pearl.core.phones import normalize_phone
 from pearl.customers import demo
@@ -27,6 +30,7 @@ from pearl.customers.models import (
 )
 from pearl.customers.search import customer_document, fast_syllables
 from pearl.customers.selectors import customer_list
+from pearl.sales.models import Order, OrderLine, Payment, PaymentAllocation, PriceList, Product
 
 
 @pytest.fixture(autouse=True)
@@ -151,9 +155,37 @@ def test_fast_pinyin_is_exactly_pypinyin() -> None:
 
 
 def test_a_second_run_keeps_the_data_and_does_not_duplicate(loaded: str) -> None:
+    counts = [m.objects.count() for m in (Order, OrderLine, Payment, Communication, Complaint, TimelineEvent, Product,
+                                          PriceList)]
+    assert all(counts)
     output = run_demo("--customers", "50", "--no-serve")
     assert Customer.objects.count() == 200
     assert "sales1" in output
+    assert [m.objects.count() for m in (Order, OrderLine, Payment, Communication, Complaint, TimelineEvent, Product,
+                                        PriceList)] == counts
+
+
+def test_a_demo_loaded_without_history_gets_it_on_the_next_run_once(db: None) -> None:
+    run_demo("--customers", "40", "--no-serve", "--no-history")
+    assert Customer.objects.count() == 40 and not Order.objects.exists() and not Product.objects.exists()
+    run_demo("--no-serve")
+    orders, events = Order.objects.count(), TimelineEvent.objects.count()
+    assert orders > 0 and events > orders and Customer.objects.count() == 40
+    run_demo("--no-serve")
+    assert (Order.objects.count(), TimelineEvent.objects.count()) == (orders, events)
+
+
+def test_the_command_computes_the_customers_figures(loaded: str) -> None:
+    analytics = pytest.importorskip("pearl.analytics.services")
+    if not hasattr(analytics, "figures_rebuild"):
+        pytest.skip("no figures_rebuild yet")
+    from pearl.analytics.models import CustomerFigures
+
+    assert CustomerFigures.objects.count() == Customer.objects.count()
+    buyer = Order.objects.exclude(status="cancelled").values_list("customer_id", flat=True).first()
+    assert buyer is not None
+    figures = CustomerFigures.objects.get(customer_id=buyer)
+    assert figures.order_count == Order.objects.filter(customer_id=buyer).exclude(status="cancelled").count()
 
 
 def test_refuses_a_database_with_other_users_of_those_names(db: None) -> None:
@@ -230,3 +262,73 @@ def test_tokens_staged_for_a_big_load_are_the_ones_the_services_write(
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM sqlite_temp_master WHERE name = %s", [demo._TokenStage.TABLE])
             assert cursor.fetchone() == (0,)
+
+
+def _trade_index_sql() -> set[str]:
+    tables = list(demo._trade_models())
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = ANY(%s)", [tables])
+            found = {row[0] for row in cursor.fetchall()}
+            cursor.execute("SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text = "
+                           "ANY(%s)", [tables])
+            return found | {f"fk {row[0]}" for row in cursor.fetchall()}
+        cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ("
+                       + ", ".join(["%s"] * len(tables)) + ")", tables)
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.django_db
+def test_big_history_loads_drop_the_plain_indexes_of_its_tables_and_build_them_again() -> None:
+    before = _trade_index_sql()
+    tables = list(demo._trade_models())
+    with demo.without_secondary_indexes(tables, dict.fromkeys(tables, ("f",))):
+        during = _trade_index_sql()
+    assert during < before
+    assert not any("timeline_customer_idx" in sql or "order_customer_idx" in sql for sql in during)
+    assert any("UNIQUE" in sql.upper() for sql in during)
+    assert not any(sql.startswith("fk ") for sql in during)
+    assert _trade_index_sql() == before
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the migrations' choice lists
+def test_a_big_history_load_in_worker_processes_is_the_same_as_a_small_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Above WORKER_THRESHOLD customers the history is drawn in two worker processes, written without
+    # the plain indexes and committed every TRADE_COMMIT_EVERY customers: the rows are the same.
+    moment = timezone.now().replace(microsecond=0)
+    demo.build_demo(customers=30, seed=6, trade=False)
+
+    def snapshot() -> list[Any]:
+        return [
+            list(Order.objects.order_by("id").values_list("id", "number", "customer_id", "amount", "paid_amount")),
+            list(OrderLine.objects.order_by("id").values_list("order_id", "product_id", "quantity", "amount")),
+            list(Payment.objects.order_by("id").values_list("number", "amount")),
+            list(TimelineEvent.objects.order_by("id").values_list("kind", "subject_id", "title")),
+            list(Communication.objects.order_by("id").values_list("customer_id", "kind", "summary")),
+        ]
+
+    def clear() -> None:
+        for model in (TimelineEvent, Complaint, Communication):
+            model.objects.all().delete()
+        PaymentAllocation.objects.all().delete()
+        Payment.objects.all().delete()
+        OrderLine.objects.all().delete()
+        Order.objects.all().delete()
+
+    monkeypatch.setattr(demo, "TRADE_BATCH", 10)
+    with acting_through(Channel.COMMAND):
+        small = demo.build_trade(seed=6, now=moment)
+    expected = snapshot()
+    clear()
+    monkeypatch.setattr(demo, "WORKER_THRESHOLD", 5)
+    monkeypatch.setattr(demo, "TRADE_COMMIT_EVERY", 20)
+    with acting_through(Channel.COMMAND):
+        big = demo.build_trade(seed=6, now=moment)
+    assert "trade indexes" in big.phases and small.rows == big.rows
+    got = snapshot()
+    first_order = Order.objects.order_by("id").values_list("id", flat=True).first()
+    shift = (first_order or 0) - expected[0][0][0]
+    assert [o[1:] for o in got[0]] == [o[1:] for o in expected[0]]
+    assert [(line[0] - shift, *line[1:]) for line in got[1]] == expected[1]
+    assert got[2] == expected[2] and got[4] == expected[4]
+    assert [e[0] for e in got[3]] == [e[0] for e in expected[3]]

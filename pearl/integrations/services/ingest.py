@@ -1,0 +1,369 @@
+"""Channel events → the right customer's timeline, a batch at a time (see docs in ``__init__``).
+
+Per batch, not per event: one read of the replays, one of the identities, one of the company names
+(only when some unmatched event names a company), one of the source options (only when customers
+are created), the bulk creation of the new customers, one bulk insert of the timeline rows and one
+read of what the caller may see. Only the duplicate matcher is asked per new person, and only when
+the event names one (without a name it has nothing to compare beyond the identifiers, which the
+identity read already answered exactly).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pearl.accounts.models import User
+from pearl.activities.models import TimelineEvent
+from pearl.activities.services.timeline import NewEvent, timeline_record_many
+from pearl.core import duplicates
+from pearl.core.errors import ApplicationError, Conflict, ValidationFailed
+from pearl.core.events import emit
+from pearl.core.permissions import require
+from pearl.core.text import nfkc, normalize_company_name
+from pearl.customers import selectors as customer_selectors
+from pearl.customers.choices import ChoiceList, CustomerKind
+from pearl.customers.models import ChoiceOption
+from pearl.customers.services.channel import ChannelPerson, channel_customers_create
+from pearl.integrations.services.clean import CleanEvent, clean_event
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+ATTEMPTS = 3  # a batch that lost a race (same event id or new identity written meanwhile) is re-resolved
+
+
+@dataclass
+class EventResult:
+    """What became of one event; ``error`` set means nothing was written for it."""
+
+    index: int
+    event_id: str | None = None
+    channel: str | None = None
+    customer: int | None = None
+    new: bool = False
+    replay: bool = False
+    matched_by: str = ""  # external_id | mobile | wechat | email | company_name | matcher | new | replay
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    timeline_event: int | None = None
+    visible: bool = False
+    customer_name: str | None = None
+    error: ApplicationError | None = None
+
+    def reset(self) -> None:
+        self.customer, self.new, self.replay, self.matched_by = None, False, False, ""
+        self.conflicts, self.timeline_event = [], None
+
+
+@dataclass
+class _Group:
+    """Unmatched events that share an identifier (or company name): they become one customer."""
+
+    events: list[CleanEvent]
+    customer: int | None = None
+    matched_by: str = "new"
+
+
+def _raw_id(raw: Any, key: str) -> str | None:
+    if isinstance(raw, dict):
+        value = raw.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)[:200]
+    return None
+
+
+def _check_batch(events: Any) -> list[Any]:
+    if not isinstance(events, list):
+        message = _('Send the events as a list: {"events": [{…}, …]}.')
+        raise ValidationFailed(message, field_errors={"events": [message]})
+    if not events:
+        message = _("Send at least one event.")
+        raise ValidationFailed(message, field_errors={"events": [message]})
+    if len(events) > MAX_BATCH:
+        message = _("Send at most %(limit)s events per call (this one has %(count)s); split the batch.") % {
+            "limit": f"{MAX_BATCH:,}",
+            "count": f"{len(events):,}",
+        }
+        raise ValidationFailed(message, field_errors={"events": [message]}, extra={"limit": MAX_BATCH})
+    return events
+
+
+def event_record_many(*, actor: User, events: Any) -> list[EventResult]:
+    """Record a batch of channel events; one result per event, in order.
+
+    Each event is validated on its own: a bad one gets its error and nothing is written for it; the
+    good ones are recorded together in one transaction (never half an event). A replayed event
+    (same channel and id as one recorded before, or earlier in the same batch) writes nothing and
+    answers the customer it landed on the first time.
+    """
+    require(actor, "create")
+    raw_events = _check_batch(events)
+    now = timezone.now()
+    results = [EventResult(index=i, event_id=_raw_id(raw, "id"), channel=_raw_id(raw, "channel")) for i, raw in
+               enumerate(raw_events)]  # fmt: skip
+    clean: list[CleanEvent] = []
+    for result, raw in zip(results, raw_events, strict=True):
+        try:
+            event = clean_event(result.index, raw, now)
+        except ValidationFailed as exc:
+            result.error = exc
+            continue
+        result.event_id, result.channel = event.event_id, event.channel
+        clean.append(event)
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                _ingest(actor, clean, results)
+            break
+        except IntegrityError:
+            # Someone recorded one of these events, or took one of the new identifiers, after we
+            # read: start again, and the second reading sees it (a replay / a known customer).
+            logger.info("channel batch lost a race (attempt %s), re-resolving", attempt)
+            for event in clean:
+                results[event.index].reset()
+            if attempt == ATTEMPTS:
+                raise Conflict(_("Other requests kept writing the same events or customers; retry shortly.")) from None
+    _answer_visibility(actor, results)
+    return results
+
+
+def event_record(*, actor: User, event: Any) -> EventResult:
+    """One event; a bad one raises its ValidationFailed (nothing written)."""
+    result = event_record_many(actor=actor, events=[event])[0]
+    if result.error is not None:
+        raise result.error
+    return result
+
+
+# --- the steps -----------------------------------------------------------------------------------
+
+
+def _ingest(actor: User, clean: Sequence[CleanEvent], results: list[EventResult]) -> None:
+    fresh = _replays(clean, results)
+    groups = _resolve(actor, fresh, results)
+    _create_customers(actor, groups, results)
+    label = (actor.get_full_name() or str(actor))[:150]
+    rows = timeline_record_many(
+        [
+            NewEvent(
+                customer_id=int(results[e.index].customer or 0), kind=e.kind, occurred_at=e.occurred_at,
+                title=e.title, actor=actor, actor_label=label, payload=e.payload, source=e.channel,
+                external_id=e.event_id,
+            )
+            for e in fresh
+        ]
+    )  # fmt: skip
+    for event, row in zip(fresh, rows, strict=True):
+        result = results[event.index]
+        result.timeline_event = row.pk
+        emit(
+            "channel.event_recorded",
+            customer_id=result.customer,
+            kind=event.kind,
+            channel=event.channel,
+            event_id=event.event_id,
+            timeline_event_id=row.pk,
+            new_customer=result.new,
+        )
+
+
+def _replays(clean: Sequence[CleanEvent], results: list[EventResult]) -> list[CleanEvent]:
+    """Mark the events recorded before (one query) or earlier in this batch; return the others."""
+    if not clean:
+        return []
+    # exclude(external_id=""): the unique index is partial on exactly that condition, and naming it
+    # lets the planners use the index for a long IN list too.
+    rows = (
+        TimelineEvent.objects.exclude(external_id="")
+        .filter(source__in=sorted({e.channel for e in clean}), external_id__in=sorted({e.event_id for e in clean}))
+        .values_list("source", "external_id", "customer_id", "pk")
+    )
+    known = {(source, external_id): (customer_id, pk) for source, external_id, customer_id, pk in rows}
+    first: dict[tuple[str, str], CleanEvent] = {}
+    fresh = []
+    for event in clean:
+        result = results[event.index]
+        if event.key in known:
+            result.customer, result.timeline_event = known[event.key]
+            result.replay, result.matched_by = True, "replay"
+        elif event.key in first:
+            result.replay, result.matched_by = True, "replay"  # customer filled in once the first lands
+        else:
+            first[event.key] = event
+            fresh.append(event)
+    return fresh
+
+
+def _resolve(actor: User, fresh: Sequence[CleanEvent], results: list[EventResult]) -> list[_Group]:
+    """Land each event on the customer its identifiers name; group the unmatched into new customers."""
+    holders = customer_selectors.identity_holders(
+        pairs=sorted({(kind, value) for e in fresh for _f, kind, value in e.identifiers})
+    )
+    unmatched: list[CleanEvent] = []
+    for event in fresh:
+        result = results[event.index]
+        found = [(name, holders[(kind, value)]) for name, kind, value in event.identifiers if (kind, value) in holders]
+        if not found:
+            unmatched.append(event)
+            continue
+        result.matched_by, result.customer = found[0]
+        result.conflicts = [{"identifier": name, "customer": holder} for name, holder in found[1:]
+                            if holder != result.customer]  # fmt: skip
+    if not unmatched:
+        return []
+    companies = customer_selectors.companies_by_name(
+        names=sorted({normalize_company_name(e.company) for e in unmatched if e.company})
+    )
+    rest = []
+    for event in unmatched:
+        holder = companies.get(normalize_company_name(event.company)) if event.company else None
+        if holder is not None:
+            results[event.index].customer, results[event.index].matched_by = holder, "company_name"
+        else:
+            rest.append(event)
+    groups = _group(rest)
+    for group in groups:
+        _ask_matcher(actor, group)
+        if group.customer is not None:
+            for event in group.events:
+                results[event.index].customer, results[event.index].matched_by = group.customer, group.matched_by
+    return [g for g in groups if g.customer is None]
+
+
+def _group(events: Sequence[CleanEvent]) -> list[_Group]:
+    """Events sharing any identifier or company name, transitively (union-find), in first-seen order."""
+    parent = list(range(len(events)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[tuple[str, str], int] = {}
+    for i, event in enumerate(events):
+        keys = [(kind, value) for _f, kind, value in event.identifiers]
+        if event.company:
+            keys.append(("company", normalize_company_name(event.company)))
+        for key in keys:
+            if key in owner:
+                a, b = root(owner[key]), root(i)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+            else:
+                owner[key] = i
+    by_root: dict[int, _Group] = {}
+    for i, event in enumerate(events):
+        by_root.setdefault(root(i), _Group(events=[])).events.append(event)
+    return list(by_root.values())
+
+
+def _first(group: _Group, attr: str) -> str:
+    return next((str(getattr(e, attr)) for e in group.events if getattr(e, attr)), "")
+
+
+def _first_identifier(group: _Group, name: str) -> str:
+    return next((value for e in group.events if (value := e.value_of(name))), "")
+
+
+def _ask_matcher(actor: User, group: _Group) -> None:
+    """A named new person may still be a customer recorded without these identifiers: ask the
+    duplicate matcher and land on a customer it puts in the duplicate band (its best one)."""
+    name, company = _first(group, "name"), _first(group, "company")
+    if not name and not company:
+        return
+    candidate = duplicates.Candidate(
+        kind=CustomerKind.COMPANY if company else CustomerKind.INDIVIDUAL,
+        name=company or name,
+        contact_names=(name,) if name else (),
+        mobiles=tuple(filter(None, [_first_identifier(group, "mobile")])),
+        emails=tuple(filter(None, [_first_identifier(group, "email")])),
+        wechats=tuple(filter(None, [_first_identifier(group, "wechat")])),
+    )
+    found = duplicates.find(actor, candidate).duplicates
+    if found:
+        best = max(found, key=lambda h: (h.score, -h.customer_id))
+        group.customer, group.matched_by = best.customer_id, "matcher"
+
+
+def _mask_mobile(mobile: str) -> str:
+    return f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) == 11 else mobile
+
+
+def _mask_email(email: str) -> str:
+    local, _at, domain = email.partition("@")
+    return f"{local[:2]}***@{domain}"
+
+
+def placeholder_name(group: _Group, channel: str) -> str:
+    """A readable name for a person the channel did not name: 客户 138****5678, 微信用户 wxid_…"""
+    mobile = _first_identifier(group, "mobile")
+    if mobile:
+        return _("Customer %(mobile)s") % {"mobile": _mask_mobile(mobile)}
+    wechat = _first_identifier(group, "wechat")
+    if wechat:
+        return _("WeChat user %(id)s") % {"id": wechat[:24]}
+    email = _first_identifier(group, "email")
+    if email:
+        return _("Customer %(email)s") % {"email": _mask_email(email)}
+    external = _first_identifier(group, "external_id").partition(":")[2]
+    return _("%(channel)s customer %(id)s") % {"channel": channel, "id": external[:40]}
+
+
+def _option_key(text: str) -> str:
+    return nfkc(text).strip().lower().replace(" ", "")
+
+
+def _create_customers(actor: User, groups: list[_Group], results: list[EventResult]) -> None:
+    if not groups:
+        return
+    sources = {
+        _option_key(o.label): o
+        for o in ChoiceOption.objects.filter(list_name=ChoiceList.SOURCE, is_active=True).order_by("order", "id")
+    }
+    people = []
+    for group in groups:
+        channel = group.events[0].channel
+        name, company = _first(group, "name"), _first(group, "company")
+        placeholder = placeholder_name(group, channel)
+        people.append(
+            ChannelPerson(
+                kind=CustomerKind.COMPANY if company else CustomerKind.INDIVIDUAL,
+                name=company or name or placeholder,
+                contact_name=name or placeholder,
+                mobile=_first_identifier(group, "mobile"),
+                email=_first_identifier(group, "email"),
+                wechat=_first_identifier(group, "wechat"),
+                external_id=_first_identifier(group, "external_id"),
+                source=sources.get(_option_key(channel)),
+            )
+        )
+    ids = channel_customers_create(actor=actor, people=people)
+    for group, customer_id in zip(groups, ids, strict=True):
+        for position, event in enumerate(group.events):
+            result = results[event.index]
+            result.customer, result.matched_by, result.new = customer_id, "new", position == 0
+
+
+def _answer_visibility(actor: User, results: list[EventResult]) -> None:
+    """Fill in-batch replays' customers, and say which customers the caller may see (one query):
+    only those are named in the answer; the others are given by id alone."""
+    by_key = {(r.channel, r.event_id): r for r in results if r.error is None and not r.replay}
+    for result in results:
+        if result.replay and result.customer is None:
+            first = by_key.get((result.channel, result.event_id))
+            if first is not None:
+                result.customer, result.timeline_event = first.customer, first.timeline_event
+    ids = {r.customer for r in results if r.customer is not None}
+    if not ids:
+        return
+    names = dict(customer_selectors.customer_visible(actor=actor).filter(pk__in=ids).values_list("pk", "name"))
+    for result in results:
+        if result.customer in names:
+            result.visible, result.customer_name = True, names[result.customer]
