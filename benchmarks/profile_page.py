@@ -44,6 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["PEARL_DATA_DIR"] = args.data_dir
     os.environ["DJANGO_SETTINGS_MODULE"] = "pearl.settings"
+    os.environ.setdefault("PEARL_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")  # the test client's host
     if args.database_url:
         os.environ["DATABASE_URL"] = args.database_url
     else:
