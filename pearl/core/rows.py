@@ -8,7 +8,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 
 
 def insert_rows(table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
@@ -36,6 +36,26 @@ def insert_rows(table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ..
                 cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})", rows)
         finally:
             cursor.close()
+
+
+def allocate_ids(model: type[models.Model], count: int) -> list[int]:
+    """``count`` new primary keys of ``model`` for rows written by ``insert_rows`` in this transaction.
+
+    PostgreSQL hands them out from the table's sequence; SQLite has one writer (transactions are
+    IMMEDIATE), so the ids after the current maximum stay free until this transaction commits.
+    """
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+            )
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")
+        start = int(cursor.fetchone()[0]) + 1
+    return list(range(start, start + count))
 
 
 Packed = tuple[list[str], bytes]

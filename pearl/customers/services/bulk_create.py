@@ -24,7 +24,7 @@ from pearl.core import context, duplicates
 from pearl.core.changes import created
 from pearl.core.events import emit
 from pearl.core.models import ChangeAction, ChangeLog
-from pearl.core.rows import insert_rows
+from pearl.core.rows import allocate_ids, insert_rows
 from pearl.core.text import normalize_company_name
 from pearl.customers.choices import CustomerKind, CustomerStatus, IdentityKind
 from pearl.customers.models import Contact, Customer, CustomerSearchToken, Identity
@@ -56,20 +56,6 @@ def _pk(value: Any) -> Any:
 
 def _json(value: Any) -> str:
     return json.dumps(value, cls=DjangoJSONEncoder)
-
-
-def _allocate(model: type[models.Model], count: int) -> list[int]:
-    table = connection.ops.quote_name(model._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [model._meta.db_table, count],
-            )
-            return [row[0] for row in cursor.fetchall()]
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
-        start = int(cursor.fetchone()[0]) + 1
-    return list(range(start, start + count))
 
 
 def search_document(row: CleanRow) -> tuple[set[str], str, str]:
@@ -134,9 +120,9 @@ def write_creates(
             object_id, label[:255], "customers.customer", root_id, _json(created(after)),
         )  # fmt: skip
 
-    customer_ids = _allocate(Customer, len(rows))
+    customer_ids = allocate_ids(Customer, len(rows))
     with_contact = [r for r in rows if r.contact.get("name")]
-    contact_ids = iter(_allocate(Contact, len(with_contact)))
+    contact_ids = iter(allocate_ids(Contact, len(with_contact)))
     customers, contacts, identities, tokens, tag_links, logs = [], [], [], [], [], []  # type: ignore[var-annotated]
     by_number: dict[int, int] = {}  # row number → customer id, for the presorted tokens
     for row, customer_id in zip(rows, customer_ids, strict=True):

@@ -149,7 +149,7 @@ def _ingest(actor: User, clean: Sequence[CleanEvent], results: list[EventResult]
     groups = _resolve(actor, fresh, results)
     _create_customers(actor, groups, results)
     label = (actor.get_full_name() or str(actor))[:150]
-    rows = timeline_record_many(
+    ids = timeline_record_many(
         [
             NewEvent(
                 customer_id=int(results[e.index].customer or 0), kind=e.kind, occurred_at=e.occurred_at,
@@ -159,16 +159,16 @@ def _ingest(actor: User, clean: Sequence[CleanEvent], results: list[EventResult]
             for e in fresh
         ]
     )  # fmt: skip
-    for event, row in zip(fresh, rows, strict=True):
+    for event, event_id in zip(fresh, ids, strict=True):
         result = results[event.index]
-        result.timeline_event = row.pk
+        result.timeline_event = event_id
         emit(
             "channel.event_recorded",
             customer_id=result.customer,
             kind=event.kind,
             channel=event.channel,
             event_id=event.event_id,
-            timeline_event_id=row.pk,
+            timeline_event_id=event_id,
             new_customer=result.new,
         )
 
