@@ -18,9 +18,10 @@ from pearl.activities.choices import CommunicationKind
 from pearl.activities.filters import CommunicationFilterForm
 from pearl.activities.forms import QUICK_KINDS, CommunicationForm, QuickLogForm
 from pearl.activities.models import Communication
-from pearl.activities.views.common import NAV, customer_for, form_version, page, paginate
+from pearl.activities.views.common import NAV, customer_for, page, paginate
 from pearl.core.errors import Conflict, PreconditionFailed, ValidationFailed
 from pearl.core.pages import actor_of, is_htmx
+from pearl.core.paging import form_version
 from pearl.core.permissions import require
 from pearl.customers import selectors as customer_selectors
 from pearl.customers.models import Customer

@@ -18,9 +18,10 @@ from pearl.activities.choices import COMPLAINT_TRANSITIONS, ComplaintStatus
 from pearl.activities.filters import ComplaintFilterForm
 from pearl.activities.forms import ComplaintForm
 from pearl.activities.models import Complaint
-from pearl.activities.views.common import NAV, customer_for, form_version, page, paginate
+from pearl.activities.views.common import NAV, customer_for, page, paginate
 from pearl.core.errors import Conflict, PreconditionFailed, ValidationFailed
 from pearl.core.pages import actor_of
+from pearl.core.paging import form_version
 from pearl.core.permissions import require
 from pearl.customers.models import Customer
 

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from pearl.core import paging as page_common
 from pearl.core.context import Channel, acting_through
 from pearl.core.models import ChangeLog
 from pearl.customers.choices import ChoiceList
@@ -23,7 +24,6 @@ from pearl.customers.services import (
     tag_create,
 )
 from pearl.customers.tests.factories import make_customer, mobile
-from pearl.customers.views import common as page_common
 
 
 def as_user(client: Any, user: Any) -> Any:

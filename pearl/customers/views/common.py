@@ -1,17 +1,10 @@
-"""What every customer page shares: the page gate, paging and the numbers a request carries."""
+"""What every customer page shares: the page gate, and paging from core."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any
-
-from django.utils.translation import gettext as _
-
-from pearl.core.errors import ValidationFailed
 from pearl.core.pages import page_view
+from pearl.core.paging import PAGE_SIZE, Pager, form_version, page_number, paginate, whole_number
 
-PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 30
 MAX_CONTACT_ROWS = 30
 ERROR_TEMPLATE = "customers/error.html"
@@ -19,62 +12,4 @@ ERROR_TEMPLATE = "customers/error.html"
 # Login required; a missing / out-of-scope record is a 404 page, a denied action a 403 page.
 page = page_view(error_template=ERROR_TEMPLATE)
 
-
-@dataclass
-class Pager:
-    number: int
-    count: int
-    capped: bool
-    has_next: bool
-    size: int = PAGE_SIZE
-
-    @property
-    def num_pages(self) -> int:
-        return max(1, math.ceil(self.count / self.size))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def previous_number(self) -> int:
-        return self.number - 1
-
-    @property
-    def next_number(self) -> int:
-        return self.number + 1
-
-
-def whole_number(raw: str | None) -> int | None:
-    """A whole number typed in ASCII digits (``"²".isdigit()`` is true, ``int("²")`` fails), else None."""
-    if raw and len(raw) <= 9 and raw.isascii() and raw.isdigit():
-        return int(raw)
-    return None
-
-
-def page_number(raw: str | None) -> tuple[int, str | None]:
-    if raw in (None, ""):
-        return 1, None
-    number = whole_number(raw)
-    if number is None or number < 1:
-        return 1, _("The page number must be a whole number from 1 up.")
-    return number, None
-
-
-def paginate(qs: Any, number: int, count: int, capped: bool, size: int = 0) -> tuple[list[Any], Pager]:
-    size = size or PAGE_SIZE
-    if not capped:
-        number = min(number, max(1, math.ceil(count / size)))
-    offset = (number - 1) * size
-    rows = list(qs[offset : offset + size + 1])  # one extra row tells whether a next page exists
-    return rows[:size], Pager(number, count, capped, len(rows) > size, size)
-
-
-def form_version(raw: str | None) -> int | None:
-    """The version a form was loaded with; garbage is refused rather than ignored."""
-    if raw in (None, ""):
-        return None
-    version = whole_number(raw)
-    if version is None:
-        raise ValidationFailed(_("This form is damaged; reload the page and try again."))
-    return version
+__all__ = ["PAGE_SIZE", "Pager", "form_version", "page", "page_number", "paginate", "whole_number"]

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from pearl.accounts.models import User
 from pearl.core.errors import ApplicationError, Conflict, PreconditionFailed, ValidationFailed
 from pearl.core.pages import actor_of, htmx_target
+from pearl.core.paging import form_version, page_number, paginate, whole_number
 from pearl.core.permissions import require
 from pearl.customers import selectors as customer_selectors
 from pearl.customers.models import Customer
@@ -26,16 +27,7 @@ from pearl.sales import selectors, services
 from pearl.sales.choices import ORDER_TRANSITIONS, OrderStatus
 from pearl.sales.forms import MAX_LINE_ROWS, LineForm, OrderFilterPageForm, OrderForm, local_input, product_choices
 from pearl.sales.models import Order
-from pearl.sales.views.common import (
-    count_text,
-    form_version,
-    labelled,
-    page,
-    page_number,
-    paginate,
-    render,
-    whole_number,
-)
+from pearl.sales.views.common import count_text, labelled, page, render
 
 HISTORY_LIMIT = 50
 

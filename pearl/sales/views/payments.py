@@ -17,13 +17,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 from pearl.accounts.models import User
 from pearl.core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from pearl.core.pages import actor_of, add_service_errors, htmx_target, is_htmx
+from pearl.core.paging import form_version, page_number, paginate
 from pearl.core.permissions import require
 from pearl.customers.models import Customer
 from pearl.sales import selectors, services
 from pearl.sales.filters import BUCKETS
 from pearl.sales.forms import BillingForm, PaymentFilterPageForm, PaymentForm, ReceivableFilterPageForm, local_input
 from pearl.sales.services.common import parse_money
-from pearl.sales.views.common import count_text, form_version, labelled, page, page_number, paginate, render
+from pearl.sales.views.common import count_text, labelled, page, render
 
 
 @page

@@ -13,10 +13,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pearl.core.errors import Conflict, PreconditionFailed, ValidationFailed
 from pearl.core.pages import actor_of, add_service_errors, htmx_target
+from pearl.core.paging import page_number, paginate
 from pearl.core.permissions import require
 from pearl.sales import selectors, services
 from pearl.sales.forms import CategoryForm, ProductFilterPageForm, ProductForm, ProductImportForm
-from pearl.sales.views.common import count_text, labelled, page, page_number, paginate, render
+from pearl.sales.views.common import count_text, labelled, page, render
 
 
 @page
