@@ -194,3 +194,13 @@ def test_detail_page_queries_do_not_grow_with_the_timeline(en: Any, org: Org) ->
     with CaptureQueriesContext(connection) as many:
         assert en.get(f"/customers/{customer.pk}/").status_code == 200
     assert len(many) <= len(few) + 2, [q["sql"] for q in many.captured_queries]
+
+
+def test_a_summary_that_made_the_title_is_not_shown_twice(en: Any, org: Org) -> None:
+    customer = make_customer(org.owner)
+    said = "客户要加订两箱基围虾，周五前送到"
+    timeline_record(NewEvent(customer.pk, "visit", T0, title=said[:10] + "…", payload={"summary": said}))
+    timeline_record(NewEvent(customer.pk, "call", T0, title="报价跟进", payload={"summary": "客户嫌贵"}))
+    en.force_login(org.owner)
+    html = en.get(f"/customers/{customer.pk}/timeline/?kind=visit&kind=call", HTTP_HX_REQUEST="true").content.decode()
+    assert html.count("客户要加订两箱") == 1 and "客户嫌贵" in html and "报价跟进" in html

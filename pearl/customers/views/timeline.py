@@ -145,7 +145,10 @@ def timeline_entries(actor: User, items: list[timeline.TimelineItem]) -> list[Ti
             payload = event.payload if isinstance(event.payload, dict) else {}
             entry.who = str(event.actor) if event.actor else event.actor_label or event.source
             entry.title = event.title
-            entry.summary = str(payload.get("summary") or "")
+            summary = str(payload.get("summary") or "")
+            # A call logged without a purpose takes its title from the summary: don't say it twice.
+            shown = entry.title.rstrip("…").strip()
+            entry.summary = "" if shown and summary.startswith(shown) else summary
             entry.details = [
                 (str(label), _detail_value(key, payload[key]))
                 for key, label in _DETAIL_LABELS.items()
