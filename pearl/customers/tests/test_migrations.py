@@ -14,7 +14,7 @@ BEFORE = [("customers", "0004_merge")]
 AFTER = [("customers", "0005_search_ranges")]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # later transactional tests restore the same data
 def test_0005_rebuilds_every_customers_tokens() -> None:
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)

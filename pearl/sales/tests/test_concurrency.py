@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
+from django.utils import translation
 
 from pearl.core.errors import ValidationFailed
 from pearl.sales.models import Order, Payment
@@ -28,7 +29,8 @@ def _together(*jobs: Callable[[], Any]) -> list[Any]:
     def run(index: int, job: Callable[[], Any]) -> None:
         try:
             barrier.wait()
-            results[index] = job()
+            with translation.override("en"):  # a new thread starts in the default language (zh-hans)
+                results[index] = job()
         except Exception as exc:  # the test inspects it
             results[index] = exc
         finally:
