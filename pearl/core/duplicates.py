@@ -102,12 +102,14 @@ class Check:
 
 
 Finder = Callable[[Any, Candidate], Check]
+ManyFinder = Callable[[Any, Sequence[Candidate]], list[Check]]
 
 
 @dataclass
 class _Registry:
     refreshers: dict[str, Refresher] = field(default_factory=dict)
     finder: Finder | None = None
+    many: ManyFinder | None = None
 
 
 _registry = _Registry()
@@ -117,8 +119,10 @@ def register_refresher(name: str, refresher: Refresher) -> None:
     _registry.refreshers[name] = refresher
 
 
-def register_finder(finder: Finder | None) -> None:
+def register_finder(finder: Finder | None, many: ManyFinder | None = None) -> None:
+    """The matcher behind ``find``; ``many`` answers a list of candidates with shared reads."""
     _registry.finder = finder
+    _registry.many = many
 
 
 def refresh(
@@ -145,6 +149,13 @@ def find(actor: Any, candidate: Candidate) -> Check:
     if _registry.finder is None:
         return Check()
     return _registry.finder(actor, candidate)
+
+
+def find_many(actor: Any, candidates: Sequence[Candidate]) -> list[Check]:
+    """``find`` for each candidate, in order (through the batch finder when one is registered)."""
+    if _registry.many is not None:
+        return _registry.many(actor, candidates)
+    return [find(actor, candidate) for candidate in candidates]
 
 
 class DuplicateSuspected(Conflict):

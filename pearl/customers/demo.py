@@ -594,8 +594,15 @@ def without_secondary_indexes(tables: Sequence[str], constraints: dict[str, tupl
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("SET maintenance_work_mem = '1GB'")
+                if connection.in_atomic_block:
+                    # Loads up to ATOMIC_LIMIT run in one transaction, where the rows' deferred
+                    # foreign-key checks are still pending; PostgreSQL refuses CREATE INDEX on a
+                    # table with pending trigger events, so run those checks now.
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for sql in saved + added:
                 cursor.execute(sql)
+            if connection.vendor == "postgresql" and connection.in_atomic_block:
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 # --- set-up through the services -------------------------------------------------------------

@@ -16,5 +16,6 @@ class DataQualityConfig(AppConfig):
 
         duplicates.register_refresher("dataquality.matchkeys", match_keys_refresh)
         duplicates.register_finder(
-            lambda actor, candidate: selectors.duplicate_check(actor=actor, candidate=candidate)
+            lambda actor, candidate: selectors.duplicate_check(actor=actor, candidate=candidate),
+            lambda actor, candidates: selectors.duplicate_check_many(actor=actor, candidates=candidates),
         )

@@ -80,6 +80,30 @@ def test_check_finds_the_existing_customer_with_reasons_and_keeps_traps_apart(or
     assert selectors.duplicate_check(actor=org.owner, candidate=Candidate(name="深圳完全不同科技有限公司")).hits == ()
 
 
+def test_check_many_answers_each_candidate_as_the_single_check_does(org: Org) -> None:
+    """The batch form (channel events) shares its reads across candidates and gives the same answers,
+    in order; an empty list costs nothing."""
+    make_customer(org.owner, **XINHAI, contacts=[{"name": "张伟", "mobile": "13800138000"}])
+    make_customer(org.owner, name="永辉超市（五一店）", city="福州市")
+    make_customer(org.outsider, name="深圳金湾贸易有限公司", city="深圳市", contacts=[{"name": "陈静"}])
+    candidates = [
+        Candidate(**XINHAI_AGAIN),
+        Candidate(name="深圳完全不同科技有限公司"),
+        Candidate(mobiles=("+86 138-0013-8000",)),
+        Candidate(name="永辉超市（万达店）", city="福州市"),
+        Candidate(name="金湾贸易", city="深圳市", contact_names=("陈静",)),
+    ]
+
+    def seen(check: Any) -> list[tuple[Any, ...]]:
+        return [(h.customer_id, h.score, h.band, h.visible, h.name, h.reasons) for h in check.hits]
+
+    one_by_one = [seen(selectors.duplicate_check(actor=org.owner, candidate=c)) for c in candidates]
+    together = [seen(c) for c in selectors.duplicate_check_many(actor=org.owner, candidates=candidates)]
+    assert together == one_by_one
+    assert one_by_one[0] and not one_by_one[1] and one_by_one[4] and one_by_one[4][0][3] is False
+    assert selectors.duplicate_check_many(actor=org.owner, candidates=[]) == []
+
+
 def test_check_hides_customers_outside_the_scope(org: Org) -> None:
     make_customer(org.owner, **XINHAI)
     hit = selectors.duplicate_check(actor=org.outsider, candidate=Candidate(**XINHAI_AGAIN)).hits[0]

@@ -2,10 +2,11 @@
 
 Per batch, not per event: one read of the replays, one of the identities, one of the company names
 (only when some unmatched event names a company), one of the source options (only when customers
-are created), the bulk creation of the new customers, one bulk insert of the timeline rows and one
-read of what the caller may see. Only the duplicate matcher is asked per new person, and only when
-the event names one (without a name it has nothing to compare beyond the identifiers, which the
-identity read already answered exactly).
+are created), one duplicate-matcher pass over the new people the events name (``find_many``: a
+few reads for the whole batch; unnamed people are not asked, since without a name the matcher has
+nothing to compare beyond the identifiers, which the identity read already answered exactly), the
+bulk creation of the new customers, one bulk insert of the timeline rows and one read of what the
+caller may see.
 """
 
 from __future__ import annotations
@@ -228,8 +229,8 @@ def _resolve(actor: User, fresh: Sequence[CleanEvent], results: list[EventResult
         else:
             rest.append(event)
     groups = _group(rest)
+    _ask_matcher(actor, groups)
     for group in groups:
-        _ask_matcher(actor, group)
         if group.customer is not None:
             for event in group.events:
                 results[event.index].customer, results[event.index].matched_by = group.customer, group.matched_by
@@ -272,13 +273,11 @@ def _first_identifier(group: _Group, name: str) -> str:
     return next((value for e in group.events if (value := e.value_of(name))), "")
 
 
-def _ask_matcher(actor: User, group: _Group) -> None:
-    """A named new person may still be a customer recorded without these identifiers: ask the
-    duplicate matcher and land on a customer it puts in the duplicate band (its best one)."""
+def _candidate(group: _Group) -> duplicates.Candidate | None:
     name, company = _first(group, "name"), _first(group, "company")
     if not name and not company:
-        return
-    candidate = duplicates.Candidate(
+        return None
+    return duplicates.Candidate(
         kind=CustomerKind.COMPANY if company else CustomerKind.INDIVIDUAL,
         name=company or name,
         contact_names=(name,) if name else (),
@@ -286,10 +285,19 @@ def _ask_matcher(actor: User, group: _Group) -> None:
         emails=tuple(filter(None, [_first_identifier(group, "email")])),
         wechats=tuple(filter(None, [_first_identifier(group, "wechat")])),
     )
-    found = duplicates.find(actor, candidate).duplicates
-    if found:
-        best = max(found, key=lambda h: (h.score, -h.customer_id))
-        group.customer, group.matched_by = best.customer_id, "matcher"
+
+
+def _ask_matcher(actor: User, groups: Sequence[_Group]) -> None:
+    """A named new person may still be a customer recorded without these identifiers: ask the
+    duplicate matcher (once for the whole batch) and land each group on a customer it puts in the
+    duplicate band (its best one)."""
+    asked = [(group, candidate) for group in groups if (candidate := _candidate(group)) is not None]
+    checks = duplicates.find_many(actor, [candidate for _group, candidate in asked])
+    for (group, _asked), check in zip(asked, checks, strict=True):
+        found = check.duplicates
+        if found:
+            best = max(found, key=lambda h: (h.score, -h.customer_id))
+            group.customer, group.matched_by = best.customer_id, "matcher"
 
 
 def _mask_mobile(mobile: str) -> str:

@@ -236,6 +236,7 @@ def test_the_duplicate_matcher_decides_for_a_named_stranger(
         return duplicates.Check()
 
     monkeypatch.setattr(duplicates._registry, "finder", finder)
+    monkeypatch.setattr(duplicates._registry, "many", lambda actor, candidates: [finder(actor, c) for c in candidates])
     before = Customer.objects.count()
     answer = body(
         api.post("/events", event("m1", identifiers={"mobile": "13700000000"}, payload={"name": "张三"})), 201
@@ -269,6 +270,35 @@ def test_the_real_matcher_is_asked_before_creating(api: Api, org: Org) -> None:
     )  # fmt: skip
     assert answer["customer"] == existing.pk and answer["matched_by"] == "matcher"
     assert Customer.objects.count() == before
+
+
+def test_a_batch_asks_the_matcher_once_for_all_its_named_strangers(api: Api, org: Org) -> None:
+    """The real matcher, in a batch: the named stranger who is a known customer lands on it, the others
+    become new customers; the reads do not grow with the number of named strangers."""
+    existing = make_customer(
+        org.owner, name="广州鑫海海鲜酒楼有限公司", city="广州",
+        contacts=[{"name": "陈大文", "mobile": "13500000000"}],
+    )  # fmt: skip
+
+    def strangers(prefix: str, count: int, mobiles: str) -> list[dict[str, Any]]:
+        return [
+            event(f"{prefix}{n}", identifiers={"mobile": f"{mobiles}{n:04d}"},
+                  payload={"name": random.Random(n).choice(["王芳", "李强", "赵敏"]) + str(n)})
+            for n in range(count)
+        ]  # fmt: skip
+
+    known = event(
+        "k1", identifiers={"mobile": "13500000009"}, payload={"company": "广州鑫海海鲜酒楼", "name": "陈大文"}
+    )
+    with CaptureQueriesContext(connection) as few:
+        small = body(api.post("/events/batch", {"events": [known, *strangers("a", 2, "1370000")]}), 200)
+    with CaptureQueriesContext(connection) as many:
+        large = body(api.post("/events/batch", {"events": strangers("b", 20, "1371111")}), 200)
+    assert small["items"][0]["customer"] == existing.pk and small["items"][0]["matched_by"] == "matcher"
+    assert small["customers_created"] == 2 and large["customers_created"] == 20
+    matcher_reads = [q for q in many.captured_queries if "dataquality_matchkey" in q["sql"] and "SELECT" in q["sql"]]
+    assert len(matcher_reads) <= 2, [q["sql"][:120] for q in matcher_reads]
+    assert len(many.captured_queries) <= len(few.captured_queries) + 2
 
 
 # --- bad input ----------------------------------------------------------------------------------------------
