@@ -30,8 +30,8 @@ from pearl.customers.models import (
     Tag,
 )
 from pearl.customers.search import customer_document, fast_syllables
-from pearl.customers.tests.factories import make_customer
 from pearl.customers.selectors import customer_list
+from pearl.customers.tests.factories import make_customer
 from pearl.sales.models import Order, OrderLine, Payment, PaymentAllocation, PriceList, Product
 
 
