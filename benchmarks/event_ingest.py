@@ -196,6 +196,10 @@ def run(args: argparse.Namespace, on_postgres: bool) -> None:
             with CaptureQueriesContext(connection) as captured:
                 response = client.post("/api/v1/events/batch", body, content_type="application/json")
             queries_per_batch = len(captured.captured_queries)
+            slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:6]
+            print("  slowest statements of the second batch:", flush=True)
+            for q in slowest:
+                print(f"    {float(q['time']) * 1000:8.1f} ms  {q['sql'][:150]}", flush=True)
         elif profiler is not None:
             response = profiler.runcall(client.post, "/api/v1/events/batch", body, content_type="application/json")
         else:
