@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from pearl.activities.models import TimelineEvent
 from pearl.analytics import services
@@ -27,6 +28,7 @@ from pearl.core.testing.personas import Org
 from pearl.customers.models import Customer, Tag
 from pearl.customers.selectors import customer_list
 from pearl.customers.services import customer_create, customer_update, tag_create
+from pearl.customers.services.bulk import Outcome, customer_bulk_upsert
 from pearl.customers.tests.factories import make_customer
 
 
@@ -232,6 +234,21 @@ def test_a_smart_tag_cannot_be_set_or_removed_by_hand(org: Org, shop: Shop) -> N
     # Keeping it as it is while changing the manual tags is fine.
     customer_update(actor=org.owner, customer_id=buyer.pk, data={"tags": [manual.pk, rule.tag_id]})
     assert tagged(manual) == {buyer.pk} and tagged(rule.tag) == {buyer.pk}
+
+
+def test_an_import_row_naming_a_smart_tag_is_refused_and_writes_nothing(org: Org, shop: Shop) -> None:
+    rule = smart_tag_create(
+        actor=org.admin,
+        data={"name": "有订单", "conditions": [{"field": "order_count", "op": "gte", "value": 1}], "is_active": True},
+    )
+    before = Customer.objects.count()
+    with translation.override("en"):
+        rows = [{"row": 2, "name": "甲公司", "tags": "有订单，新客户"}]
+        result = customer_bulk_upsert(actor=org.admin, rows=rows, key="mobile", rule="fill_empty")  # type: ignore[arg-type]
+    assert result.rows[0].outcome == Outcome.INVALID
+    assert "“有订单” is a smart tag" in result.rows[0].messages[0]
+    assert Customer.objects.count() == before and not Tag.objects.filter(name="新客户").exists()
+    assert tagged(rule.tag) == set()
 
 
 def test_the_customer_form_hides_smart_tags_and_keeps_them(org: Org, shop: Shop) -> None:

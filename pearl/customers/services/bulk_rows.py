@@ -27,6 +27,7 @@ from pearl.customers.customfields import clean_value
 from pearl.customers.models import ChoiceOption, CustomFieldDefinition, Tag
 from pearl.customers.services.contacts import clean_contact_name, clean_email, clean_wechat
 from pearl.customers.services.customers import TEXT_LIMITS, clean_grade, clean_text
+from pearl.customers.services.derived import managed_tag_ids
 
 
 class CustomerRowIn(TypedDict, total=False):
@@ -111,6 +112,7 @@ class Lookups:
     statuses: dict[str, str]
     may_create_tags: bool
     new_tags: dict[str, Tag] = field(default_factory=dict)
+    smart_tags: frozenset[int] = frozenset()  # tags a rule keeps (``derived.managed_tag_ids``): no row sets them
     # (field, raw value) → (clean value, errors) of the validators whose answer depends only on the
     # value and the tables above (grade, status, kind, choice lists, owner): a sheet repeats a few
     # such values on every row. Bounded, so memory does not grow with the file.
@@ -146,6 +148,7 @@ class Lookups:
             kinds=kinds,
             statuses=_labels_in_every_language(CustomerStatus),
             may_create_tags=actor.may("manage_settings"),
+            smart_tags=frozenset(managed_tag_ids()),
         )
 
 
@@ -265,7 +268,12 @@ def _tags(lookups: Lookups, raw: str, errors: list[str]) -> list[str]:
     unknown: list[str] = []
     for name in names:
         tag = lookups.tags.get(_key(name))
-        if tag is not None:
+        if tag is not None and tag.pk in lookups.smart_tags:
+            message = _(
+                "“%(tag)s” is a smart tag: its rule decides who carries it, so it cannot be added or removed by hand."
+            )
+            errors.append(message % {"tag": tag.name})
+        elif tag is not None:
             out.append(tag.name)
         elif len(name) > 32:
             errors.append(_("Tag “%(name)s” is longer than 32 characters.") % {"name": name})
