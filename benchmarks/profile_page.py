@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--baseline-requests", type=int, default=20)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--quiet-machine", action="store_true", help="say in the results that nothing else ran")
     args = parser.parse_args()
     os.environ["PEARL_DATA_DIR"] = args.data_dir
     os.environ["DJANGO_SETTINGS_MODULE"] = "pearl.settings"
@@ -198,7 +199,8 @@ def run(args: argparse.Namespace) -> None:
             rows[table] = cursor.fetchone()[0]
     section = [
         f"\n## 360° page, one customer with {total_events:,} events — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC\n",
-        f"- Machine: {os.cpu_count()} cores, Python {platform.python_version()}, {database}; shared with other jobs.",
+        f"- Machine: {os.cpu_count()} cores, Python {platform.python_version()}, {database}; "
+        + ("nothing else running (quiet machine)." if args.quiet_machine else "shared with other jobs."),
         "- Data: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()) + ".",
         f"- `GET {url.replace(str(customer_id), '<id>')}` as `manager` (Django test client, in process, "
         f"{args.requests} requests after 5 warm-up): p50 {statistics.median(page):.1f} ms, "
