@@ -20,7 +20,7 @@ from pearl.sales.filters import (
     ProductFilterForm,
     ReceivableFilterForm,
 )
-from pearl.sales.models import Product, ProductCategory
+from pearl.sales.models import Payment, Product, ProductCategory
 
 MAX_LINE_ROWS = 60
 NUMBER_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
@@ -230,6 +230,34 @@ class PaymentForm(ServiceErrorsMixin, forms.Form):
             if key.startswith("alloc-") and key[6:].isdigit() and str(value).strip():
                 out.append({"order": int(key[6:]), "amount": str(value).strip()})
         return out
+
+
+class PaymentEditForm(ServiceErrorsMixin, forms.Form):
+    """What may change on a recorded payment (the service's ``EDITABLE``); the amount, customer and
+    allocations are fixed, so the form has no fields for them and ignores them if posted."""
+
+    received_at = forms.DateTimeField(
+        label=_("Received at"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )  # fmt: skip
+    method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
+    reference = forms.CharField(label=_("Reference (bank slip no.)"), max_length=64, required=False)
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0)
+    required_names = ("received_at", "method")
+
+    @classmethod
+    def for_payment(cls, payment: Payment) -> PaymentEditForm:
+        return cls(
+            initial={
+                "received_at": local_input(payment.received_at), "method": payment.method,
+                "reference": payment.reference, "note": payment.note, "version": payment.version,
+            }
+        )  # fmt: skip
+
+    def data_for_service(self) -> dict[str, Any]:
+        # Every editable key is sent, so a cleared date is refused by the service rather than skipped.
+        return {k: self.cleaned_data.get(k) for k in ("received_at", "method", "reference", "note")}
 
 
 class PaymentFilterPageForm(PaymentFilterForm):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.db.models import (
@@ -14,6 +15,7 @@ from django.db.models import (
     DecimalField,
     F,
     IntegerField,
+    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -60,6 +62,9 @@ from pearl.sales.services.payments import unpaid_orders
 
 ORDER_SCOPE = {"owner": "customer__owner", "team": "customer__team"}
 COUNT_CAP = 1000
+EXPORT_CHUNK = 2000
+
+M = TypeVar("M", bound=Model)
 
 
 def _valid(form: forms.Form) -> None:
@@ -175,6 +180,57 @@ def order_list(*, actor: User, filters: dict[str, Any] | None = None) -> QuerySe
     _valid(form)
     qs = form.apply(order_visible(actor=actor), actor)
     return qs.select_related("customer", "salesperson").annotate(line_count=line_count())
+
+
+def order_export(*, actor: User, filters: dict[str, Any] | None = None, chunk: int = EXPORT_CHUNK) -> Iterator[Order]:
+    """Every order the list shows for these filters, in its order, for a CSV export of any size.
+
+    The filters are checked now (ValidationFailed before anything is streamed); the rows are read
+    lazily, ``chunk`` at a time, with only the columns the export writes and the sorts read (``due_date``
+    for "overdue only"); no line count.
+    """
+    form = OrderFilterForm(filters or {})
+    _valid(form)
+    qs = (
+        form.apply(order_visible(actor=actor), actor)
+        .select_related("customer", "customer__owner")
+        .only(
+            "number", "ordered_at", "due_date", "status", "amount", "paid_amount", "customer__name",
+            "customer__owner__username", "customer__owner__display_name",
+        )
+    )  # fmt: skip
+    return keyset_chunks(qs, chunk)
+
+
+def keyset_chunks(qs: QuerySet[M], size: int) -> Iterator[M]:
+    """All rows of ``qs`` in its order, ``size`` per query, each query starting after the last row read.
+
+    ``qs`` is ordered by one non-null column and then the primary key (both sorts of the order list).
+    A keyset range stays an index range however deep the export goes (OFFSET would rescan every row
+    before it), and no cursor is held open for the whole download: a PostgreSQL cursor outside a
+    transaction is materialised in full on the server, and SQLite would pin its WAL meanwhile.
+    """
+    ordering = [str(o) for o in qs.query.order_by]
+    if len(ordering) != 2 or ordering[1].lstrip("-") not in ("id", "pk"):
+        raise ValueError(f"keyset_chunks needs an ordering (column, id), got {ordering}")
+    column, descending = ordering[0].lstrip("-"), ordering[0].startswith("-")
+    id_descending = ordering[1].startswith("-")
+    after: Q | None = None
+    last: M | None = None
+    while True:
+        rows = list((qs if after is None else qs.filter(after))[:size])
+        if rows and last is not None and rows[0].pk == last.pk:  # a wrong bound would loop for ever
+            raise RuntimeError("keyset_chunks read the same row again")
+        yield from rows
+        if len(rows) < size:
+            return
+        last = rows[-1]
+        value = getattr(last, column)
+        # (column, id) past the last row: the column up to its value (an index range), less the rows
+        # that tie on it and do not come after the last id.
+        after = Q(**{f"{column}__{'lte' if descending else 'gte'}": value}) & ~Q(
+            **{column: value, f"pk__{'gte' if id_descending else 'lte'}": last.pk}
+        )
 
 
 def order_get(*, actor: User, order_id: Any) -> Order:
@@ -311,13 +367,24 @@ class SalesOverview:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def customer_sales_overview(*, actor: User, customer_id: Any) -> SalesOverview:
-    """What the customer page's sales panel shows: a handful of indexed reads on one customer."""
-    customer = sales_customer(actor=actor, customer_id=customer_id)
-    orders = Order.objects.filter(customer_id=customer.pk).select_related("customer")
+def customer_sales_overview(
+    *, actor: User, customer_id: Any = None, customer: Customer | None = None
+) -> SalesOverview:
+    """What the customer page's sales panel shows: a handful of indexed reads on one customer.
+
+    Pass ``customer`` when it was read with ``customers.selectors.customer_get`` (the 360° page:
+    already scope-checked, so not read again), else ``customer_id`` (checked here: NotFound out of scope).
+    """
+    if customer is None:
+        customer = sales_customer(actor=actor, customer_id=customer_id)  # None or junk: NotFound
+    elif customer_id is not None:
+        raise TypeError("Give either customer (already scope-checked) or customer_id, not both.")
+    orders = Order.objects.filter(customer_id=customer.pk)
     recent: list[Order] = list(orders.annotate(line_count=line_count()).order_by("-ordered_at", "-id")[:5])
     aged = ageing(orders)
     overdue = list(orders.filter(unpaid_q(), due_date__lt=today()).order_by("due_date", "id")[:5])
+    for order in recent + overdue:  # the customer is known: no join to read it again per order
+        order.customer = customer
     billing = CustomerBilling.objects.filter(customer_id=customer.pk).first()
     return SalesOverview(
         customer_id=customer.pk,

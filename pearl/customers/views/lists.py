@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -16,6 +14,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from pearl.core.errors import ValidationFailed
+from pearl.core.exports import csv_stream
 from pearl.core.pages import actor_of, error_page, htmx_target
 from pearl.core.permissions import require
 from pearl.customers import selectors
@@ -75,24 +74,6 @@ def _labelled(errors: dict[str, list[Any]], fields: dict[str, Any]) -> list[str]
     ]
 
 
-class _Echo:
-    """A file-like sink for csv.writer that hands each line back, for streaming."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"-?\d+(\.\d+)?")
-
-
-def _cell(value: Any) -> Any:
-    # Excel runs a cell starting with = + - @ as a formula; a leading apostrophe keeps it text.
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
 @page
 @require_GET
 def customer_export(request: HttpRequest) -> HttpResponseBase:
@@ -134,7 +115,7 @@ def customer_export(request: HttpRequest) -> HttpResponseBase:
     labels = {**{k: str(v) for k, v in CustomerKind.choices}, **{k: str(v) for k, v in CustomerStatus.choices}}
     qs = qs.prefetch_related("contacts")  # primary first, like the list
     rows = _export_rows(qs.iterator(chunk_size=2000), definitions, labels)
-    response = StreamingHttpResponse(_csv_stream(header, rows), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_stream(header, rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
     return response
@@ -171,11 +152,3 @@ def _export_rows(
             timezone.localtime(c.created_at).strftime("%Y-%m-%d %H:%M"),
             timezone.localtime(c.updated_at).strftime("%Y-%m-%d %H:%M"),
         ]
-
-
-def _csv_stream(header: list[str], rows: Iterator[list[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    # The byte-order mark tells Excel the file is UTF-8, so Chinese text opens readable.
-    yield "\ufeff" + writer.writerow([_cell(v) for v in header])
-    for row in rows:
-        yield writer.writerow([_cell(v) for v in row])

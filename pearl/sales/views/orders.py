@@ -1,6 +1,6 @@
-"""Order pages: list with filters, detail (lines, payments, status buttons, history), the create /
-edit form with line rows (htmx adds rows and prefills the price; without JavaScript the same form
-posts back with one more row), status moves and delete."""
+"""Order pages: list with filters (its CSV export is in ``exports``), detail (lines, payments, status
+buttons, history), the create / edit form with line rows (htmx adds rows and prefills the price;
+without JavaScript the same form posts back with one more row), status moves and delete."""
 
 from __future__ import annotations
 
@@ -53,6 +53,9 @@ def order_list(request: HttpRequest) -> HttpResponse:
         context["count_text"] = count_text(count, capped, ngettext("%(n)s order", "%(n)s orders", count))
     if page_error:
         context["errors"].append(page_error)
+    export = request.GET.copy()  # the export takes the list's filters, not its page
+    export.pop("page", None)
+    context["export_query"] = export.urlencode()
     template = "sales/_order-results.html" if htmx_target(request) == "results" else "sales/order_list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])

@@ -1,5 +1,5 @@
-"""Payment pages: list, record (with a live preview of how the money will be allocated), detail, delete;
-the receivables list with ageing; the customer's invoicing details."""
+"""Payment pages: list, record (with a live preview of how the money will be allocated), detail, edit,
+delete; the receivables list with ageing; the customer's invoicing details."""
 
 from __future__ import annotations
 
@@ -22,7 +22,14 @@ from pearl.core.permissions import require
 from pearl.customers.models import Customer
 from pearl.sales import selectors, services
 from pearl.sales.filters import BUCKETS
-from pearl.sales.forms import BillingForm, PaymentFilterPageForm, PaymentForm, ReceivableFilterPageForm, local_input
+from pearl.sales.forms import (
+    BillingForm,
+    PaymentEditForm,
+    PaymentFilterPageForm,
+    PaymentForm,
+    ReceivableFilterPageForm,
+    local_input,
+)
 from pearl.sales.services.common import parse_money
 from pearl.sales.views.common import count_text, labelled, page, render
 
@@ -58,6 +65,34 @@ def payment_list(request: HttpRequest) -> HttpResponse:
 def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     payment = selectors.payment_get(actor=actor_of(request), payment_id=pk)
     return render(request, "sales/payment_detail.html", {"payment": payment})
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def payment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """When, how and with what reference the money came. The amount and allocations stay as recorded
+    (``services.payment_update`` refuses them): the page says to delete and record again instead."""
+    actor = actor_of(request)
+    payment = selectors.payment_get(actor=actor, payment_id=pk)  # out of scope: 404 before any 403
+    require(actor, "edit")
+    if request.method == "GET":
+        return render(request, "sales/payment_edit.html", {"form": PaymentEditForm.for_payment(payment),
+                                                           "payment": payment})  # fmt: skip
+    form = PaymentEditForm(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            services.payment_update(
+                actor=actor, payment_id=payment.pk, data=form.data_for_service(),
+                expected_version=form.cleaned_data.get("version"),
+            )  # fmt: skip
+        except (ValidationFailed, Conflict, PreconditionFailed) as exc:
+            add_service_errors(form, exc)
+            status = exc.status
+        else:
+            messages.success(request, _("Payment %(number)s saved.") % {"number": payment.number})
+            return redirect("sales:payment_detail", pk=payment.pk)
+    return render(request, "sales/payment_edit.html", {"form": form, "payment": payment}, status=status)
 
 
 @page

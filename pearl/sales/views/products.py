@@ -1,4 +1,5 @@
-"""The catalogue pages: products (list, search, category filter, create / edit), categories, import."""
+"""The catalogue pages: products (list, search, category filter, create / edit / delete), categories (add,
+delete), import."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pearl.core.errors import Conflict, PreconditionFailed, ValidationFailed
 from pearl.core.pages import actor_of, add_service_errors, htmx_target
-from pearl.core.paging import page_number, paginate
+from pearl.core.paging import form_version, page_number, paginate
 from pearl.core.permissions import require
 from pearl.sales import selectors, services
 from pearl.sales.forms import CategoryForm, ProductFilterPageForm, ProductForm, ProductImportForm
@@ -102,6 +103,48 @@ def category_create(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, _("Choose a parent category from the list."))
     return redirect("sales:product_list")
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def product_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """A confirmation page, then the service's delete; its refusal (the product is on orders, or was
+    changed meanwhile) is shown on the same page, like the order and customer deletes."""
+    actor = actor_of(request)
+    require(actor, "manage_settings")  # the catalogue's right (the service checks it again), as on the edit page
+    product = selectors.product_get(actor=actor, product_id=pk)
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            services.product_delete(
+                actor=actor, product_id=product.pk, expected_version=form_version(request.POST.get("version"))
+            )
+        except (Conflict, PreconditionFailed, ValidationFailed) as exc:
+            error, status = exc.message, exc.status
+        else:
+            messages.success(request, _("Product “%(name)s” deleted.") % {"name": product.name})
+            return redirect("sales:product_list")
+    return render(request, "sales/product_confirm_delete.html", {"product": product, "error": error}, status=status)
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def category_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm, then delete; a category still holding products or subcategories is refused on the page."""
+    actor = actor_of(request)
+    require(actor, "manage_settings")
+    category = selectors.category_get(actor=actor, category_id=pk)
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            services.category_delete(actor=actor, category_id=category.pk)
+        except (Conflict, ValidationFailed) as exc:
+            error, status = exc.message, exc.status
+        else:
+            messages.success(request, _("Category “%(name)s” deleted.") % {"name": category.name})
+            return redirect("sales:product_list")
+    context = {"category": category, "error": error}
+    return render(request, "sales/category_confirm_delete.html", context, status=status)
 
 
 @page
