@@ -66,17 +66,25 @@ def _communication(request: HttpRequest, communication_id: int) -> Communication
     return selectors.communication_get(actor=api_actor(request), communication_id=communication_id)
 
 
+def _with_files(request: HttpRequest, records: list[Any]) -> list[Any]:
+    """Records as the API answers them: with their files (one query for the whole page)."""
+    selectors.with_attachments(actor=api_actor(request), records=records)
+    return records
+
+
 def _communication_answer(request: HttpRequest, response: HttpResponse, c: Communication) -> Communication:
     c = selectors.communication_get(actor=api_actor(request), communication_id=c.pk)
     set_etag(response, c.version)
+    _with_files(request, [c])
     return c
 
 
 @router.get("/communications", response={200: CommunicationPage, **_LIST_ERRORS}, tags=["communications"])
 def list_communications(request: HttpRequest, filters: Query[CommunicationFilters]) -> dict[str, Any]:
-    """Calls, visits, WeChat summaries, emails, meetings and notes with customers you may see, newest first."""
+    """Calls, visits, WeChat summaries, emails, meetings and notes with customers you may see, newest first,
+    each with its files and photos."""
     qs = selectors.communication_list(actor=api_actor(request), filters=_params(request, CommunicationFilters))
-    return {"items": page(qs, filters.limit, filters.offset), "count": qs.count()}
+    return {"items": _with_files(request, page(qs, filters.limit, filters.offset)), "count": qs.count()}
 
 
 @router.post(
@@ -98,8 +106,10 @@ def create_communication(
 
 @router.get("/communications/{int:id}", response={200: CommunicationOut, **_READ_ERRORS}, tags=["communications"])
 def get_communication(request: HttpRequest, response: HttpResponse, id: int) -> Communication:
+    """One communication with its files and photos (`attachments`: download and thumbnail URLs)."""
     c = _communication(request, id)
     set_etag(response, c.version)
+    _with_files(request, [c])
     return c
 
 
@@ -139,14 +149,16 @@ def _complaint(request: HttpRequest, complaint_id: int) -> Complaint:
 def _complaint_answer(request: HttpRequest, response: HttpResponse, c: Complaint) -> Complaint:
     c = selectors.complaint_get(actor=api_actor(request), complaint_id=c.pk)
     set_etag(response, c.version)
+    _with_files(request, [c])
     return c
 
 
 @router.get("/complaints", response={200: ComplaintPage, **_LIST_ERRORS}, tags=["complaints"])
 def list_complaints(request: HttpRequest, filters: Query[ComplaintFilters]) -> dict[str, Any]:
-    """Complaints and feedback of customers you may see, newest first; `status=open_any` = not yet resolved."""
+    """Complaints and feedback of customers you may see, newest first, each with its files;
+    `status=open_any` = not yet resolved."""
     qs = selectors.complaint_list(actor=api_actor(request), filters=_params(request, ComplaintFilters))
-    return {"items": page(qs, filters.limit, filters.offset), "count": qs.count()}
+    return {"items": _with_files(request, page(qs, filters.limit, filters.offset)), "count": qs.count()}
 
 
 @router.post(
@@ -166,8 +178,10 @@ def create_complaint(request: HttpRequest, response: HttpResponse, payload: Comp
 
 @router.get("/complaints/{int:id}", response={200: ComplaintOut, **_READ_ERRORS}, tags=["complaints"])
 def get_complaint(request: HttpRequest, response: HttpResponse, id: int) -> Complaint:
+    """One complaint with its files (`attachments`: download and thumbnail URLs)."""
     c = _complaint(request, id)
     set_etag(response, c.version)
+    _with_files(request, [c])
     return c
 
 
@@ -184,7 +198,7 @@ def update_complaint(request: HttpRequest, response: HttpResponse, id: int, payl
 
 @router.delete("/complaints/{int:id}", response={204: None, **_WRITE_ERRORS}, tags=["complaints"])
 def delete_complaint(request: HttpRequest, id: int) -> Status[None]:
-    """Needs the delete permission. Honours If-Match."""
+    """Needs the delete permission. Honours If-Match; its files go too."""
     _complaint(request, id)
     expected = if_match_version(request)
     services.complaint_delete(actor=api_actor(request), complaint_id=id, expected_version=expected)
@@ -240,12 +254,16 @@ def get_attachment(request: HttpRequest, id: int) -> Attachment:
 
 
 @router.get("/attachments/{int:id}/content", response={200: None, **_READ_ERRORS}, tags=["attachments"])
-def get_attachment_content(request: HttpRequest, id: int) -> FileResponse:
-    """The file itself (images and PDF inline, everything else as a download)."""
+def get_attachment_content(request: HttpRequest, id: int, thumbnail: bool = False) -> FileResponse:
+    """The file itself (images and PDF inline, everything else as a download). `thumbnail=true`: the small
+    JPEG of an image instead (the file itself when it has none; see `thumbnail_url`)."""
     check_id(id, _("Attachment not found."))
-    attachment, handle = selectors.attachment_open(actor=api_actor(request), attachment_id=id)
+    attachment, handle = selectors.attachment_open(actor=api_actor(request), attachment_id=id, thumbnail=thumbnail)
     inline = attachment.content_type in _SAFE_INLINE
-    response = FileResponse(handle, content_type=attachment.content_type if inline else "application/octet-stream")
+    content_type = attachment.content_type if inline else "application/octet-stream"
+    if thumbnail and attachment.thumbnail:
+        content_type, inline = "image/jpeg", True
+    response = FileResponse(handle, content_type=content_type)
     disposition = "inline" if inline else "attachment"
     response["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(attachment.name)}"
     response["X-Content-Type-Options"] = "nosniff"

@@ -40,6 +40,45 @@ class _Input(Schema):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+# --- files on a record ----------------------------------------------------------------------------------
+
+
+def _content_url(obj: Attachment) -> str:
+    return reverse("api:get_attachment_content", args=[obj.pk])
+
+
+def _thumbnail_url(obj: Attachment) -> str | None:
+    return f"{_content_url(obj)}?thumbnail=true" if obj.thumbnail else None
+
+
+class RecordAttachmentOut(Schema):
+    """A file on a communication or complaint, as its record lists it (the full row: GET /attachments/{id})."""
+
+    id: int
+    name: str = Field(description="The file name as uploaded.")
+    content_type: str
+    size: int = Field(description="Bytes.")
+    is_image: bool
+    content_url: str = Field(description="GET it (same authentication) for the file itself; checks your scope.")
+    thumbnail_url: str | None = Field(description="A small JPEG of an image (same authentication); null otherwise.")
+
+    @staticmethod
+    def resolve_content_url(obj: Attachment) -> str:
+        return _content_url(obj)
+
+    @staticmethod
+    def resolve_thumbnail_url(obj: Attachment) -> str | None:
+        return _thumbnail_url(obj)
+
+
+def _record_attachments(obj: Communication | Complaint) -> list[Attachment]:
+    """The files the API put on the record (``selectors.with_attachments``), never a query per record."""
+    found: list[Attachment] | None = getattr(obj, "prefetched_attachments", None)
+    if found is None:
+        raise RuntimeError("load the record's attachments with selectors.with_attachments before answering")
+    return found
+
+
 # --- communications ------------------------------------------------------------------------------------
 
 
@@ -58,6 +97,7 @@ class CommunicationOut(Schema):
     summary: str
     duration_minutes: int | None
     next_follow_up_at: dt.datetime | None
+    attachments: list[RecordAttachmentOut] = Field(description="Its files and photos, oldest first.")
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -65,6 +105,10 @@ class CommunicationOut(Schema):
     @staticmethod
     def resolve_customer(obj: Communication) -> int:
         return obj.customer_id
+
+    @staticmethod
+    def resolve_attachments(obj: Communication) -> list[Attachment]:
+        return _record_attachments(obj)
 
     @staticmethod
     def resolve_author(obj: Communication) -> int | None:
@@ -135,6 +179,7 @@ class ComplaintOut(Schema):
     contact: int | None
     order: int | None
     handler: int | None
+    attachments: list[RecordAttachmentOut] = Field(description="Its files, oldest first.")
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -142,6 +187,10 @@ class ComplaintOut(Schema):
     @staticmethod
     def resolve_customer(obj: Complaint) -> int:
         return obj.customer_id
+
+    @staticmethod
+    def resolve_attachments(obj: Complaint) -> list[Attachment]:
+        return _record_attachments(obj)
 
     @staticmethod
     def resolve_contact(obj: Complaint) -> int | None:
@@ -213,6 +262,7 @@ class AttachmentOut(Schema):
     uploaded_by: int | None
     uploaded_at: dt.datetime
     content_url: str = Field(description="GET it (same authentication) for the file itself.")
+    thumbnail_url: str | None = Field(description="A small JPEG of an image (same authentication); null otherwise.")
 
     @staticmethod
     def resolve_customer(obj: Attachment) -> int:
@@ -224,7 +274,11 @@ class AttachmentOut(Schema):
 
     @staticmethod
     def resolve_content_url(obj: Attachment) -> str:
-        return reverse("api:get_attachment_content", args=[obj.pk])
+        return _content_url(obj)
+
+    @staticmethod
+    def resolve_thumbnail_url(obj: Attachment) -> str | None:
+        return _thumbnail_url(obj)
 
 
 class AttachmentUpload(Schema):

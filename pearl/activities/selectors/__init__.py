@@ -14,6 +14,7 @@ from pearl.activities.selectors.records import (
     customer_activity_overview,
     follow_up_list,
     follow_ups,
+    with_attachments,
 )
 from pearl.activities.selectors.timeline import (
     MAX_LIMIT,
@@ -50,4 +51,5 @@ __all__ = [
     "timeline_events",
     "timeline_kinds",
     "timeline_page",
+    "with_attachments",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -42,6 +43,17 @@ def _in_scope(actor: User) -> Q:
 def _require_customer(actor: User, customer_id: int) -> None:
     if not _visible_customers(actor).filter(pk=customer_id).exists():
         raise NotFound(_("Customer not found."))
+
+
+def _checked_customer_id(actor: User, customer_id: int | None, customer: Customer | None) -> int:
+    """The id of the customer a read is about. A ``customer`` object was read with ``customer_get`` by
+    the caller (already scope-checked, so no second query); a bare ``customer_id`` is checked here."""
+    if customer is not None and customer_id is None:
+        return customer.pk
+    if customer is None and customer_id is not None:
+        _require_customer(actor, customer_id)
+        return customer_id
+    raise TypeError("Give either customer (already scope-checked) or customer_id, not both.")
 
 
 def _filtered(form: Any) -> None:
@@ -158,20 +170,25 @@ class ActivityOverview:
         return due is not None and due < timezone.now()
 
 
-def customer_activity_overview(*, actor: User, customer_id: int) -> ActivityOverview:
-    """Last contact (time, kind, by), the pending follow-up, open complaints (count + 3 latest)."""
-    _require_customer(actor, customer_id)
+def customer_activity_overview(
+    *, actor: User, customer_id: int | None = None, customer: Customer | None = None
+) -> ActivityOverview:
+    """Last contact (time, kind, by), the pending follow-up, open complaints (count + 3 latest).
+
+    Pass ``customer`` when it was read with ``customer_get`` (the 360° page), else ``customer_id``.
+    """
+    pk = _checked_customer_id(actor, customer_id, customer)
     last = (
-        Communication.objects.filter(customer_id=customer_id)
+        Communication.objects.filter(customer_id=pk)
         .select_related("author", "contact")
         .order_by("-occurred_at", "-id")
         .first()
     )
-    open_qs = Complaint.objects.filter(customer_id=customer_id, status__in=OPEN_STATUSES)
+    open_qs = Complaint.objects.filter(customer_id=pk, status__in=OPEN_STATUSES)
     latest = list(open_qs.select_related("handler").order_by("-received_at", "-id")[:3])
     count = len(latest) if len(latest) < 3 else open_qs.count()
     return ActivityOverview(
-        customer_id=customer_id,
+        customer_id=pk,
         last_contact=last,
         next_follow_up=last if last is not None and last.next_follow_up_at else None,
         open_complaints=count,
@@ -200,6 +217,21 @@ def attachments_by_subject(*, actor: User, subject_type: str, ids: list[int]) ->
         for a in Attachment.objects.filter(_in_scope(actor), subject_type=subject_type, subject_id__in=ids):
             out[a.subject_id].append(a)
     return out
+
+
+def with_attachments(*, actor: User, records: Sequence[Communication | Complaint]) -> None:
+    """Give each record its files as ``prefetched_attachments`` (oldest first), in one query for all:
+    the API's lists show a page of records with their files without a query per record."""
+    by_type: defaultdict[str, list[int]] = defaultdict(list)
+    for record in records:
+        by_type[record._meta.label_lower].append(record.pk)
+    found = {
+        subject_type: attachments_by_subject(actor=actor, subject_type=subject_type, ids=ids)
+        for subject_type, ids in by_type.items()
+    }
+    for record in records:
+        files = found[record._meta.label_lower].get(record.pk, [])
+        record.prefetched_attachments = sorted(files, key=lambda a: a.pk)  # type: ignore[union-attr]
 
 
 def attachment_get(*, actor: User, attachment_id: int) -> Attachment:

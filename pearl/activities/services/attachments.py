@@ -8,16 +8,26 @@ served through a view that checks the customer's scope, never from a public URL.
 A refused file writes nothing: size, emptiness and (for photos) "is this really an image" are
 checked before the storage is touched, and a file stored by a write that fails afterwards is
 deleted again (``files_guarded``).
+
+The other way round, a file goes when its row goes, however the row goes: through
+``attachment_delete``, with its record (``remove_for_subject``), or by the database cascade when its
+customer is deleted (``customer_delete``, an import's revert), which the customers app does without
+knowing this app. So the row's deletion itself schedules the files (``attachment_row_deleted``, a
+``post_delete`` receiver connected in ``ActivitiesConfig.ready``): their names are read inside the
+deleting transaction and the files are deleted only after it commits; a rolled-back delete loses
+nothing, and a file that cannot be deleted is logged without stopping the others. A signal because
+this is storage plumbing (like a search index), not domain flow: it touches nothing but stored bytes.
 """
 
 from __future__ import annotations
 
 import contextvars
 import io
+import logging
 import mimetypes
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
@@ -39,6 +49,8 @@ from pearl.core.models import ChangeAction
 from pearl.core.permissions import require, scope_q
 from pearl.core.text import strip_control
 from pearl.customers.models import Customer
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # Formats browsers show and Pillow decodes; a phone's HEIC photo reaches the server as JPEG.
@@ -189,9 +201,29 @@ def files_guarded() -> Iterator[None]:
         _stored.reset(token)
 
 
-def _delete_after_commit(name: str) -> None:
-    if name:
-        transaction.on_commit(lambda: default_storage.delete(name))
+# --- removing files once their rows are gone ----------------------------------------------------------
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception:  # one file the storage refuses (S3 down, permissions) must not keep the others
+            logger.exception("could not delete the stored file %s of a deleted attachment", name)
+
+
+def delete_files_after_commit(names: Iterable[str], *, using: str | None = None) -> None:
+    """Delete these stored files once the current transaction commits (never, if it rolls back)."""
+    names = [name for name in names if name]
+    if names:
+        transaction.on_commit(lambda: _delete_files(names), using=using)
+
+
+def attachment_row_deleted(sender: type[Attachment], instance: Attachment, using: str, **kwargs: Any) -> None:
+    """``post_delete`` of an attachment, however it was deleted (a service or a cascade from its
+    customer): its file and thumbnail go after commit. The row was read before the delete, inside the
+    deleting transaction, so the names are those of the rows actually deleted."""
+    delete_files_after_commit([instance.file.name or "", instance.thumbnail.name or ""], using=using)
 
 
 def store(checked: CheckedFile, *, actor: Any, customer_id: int, subject: tuple[str, int]) -> Attachment:
@@ -230,14 +262,11 @@ def store(checked: CheckedFile, *, actor: Any, customer_id: int, subject: tuple[
 
 
 def remove_for_subject(subject: tuple[str, int]) -> int:
-    """Delete the attachments of a record being deleted (files go after commit); returns how many."""
+    """Delete the attachments of a record being deleted (their files go after commit, see
+    ``attachment_row_deleted``); returns how many."""
     subject_type, subject_id = subject
-    rows = list(Attachment.objects.filter(subject_type=subject_type, subject_id=subject_id))
-    for row in rows:
-        _delete_after_commit(row.file.name or "")
-        _delete_after_commit(row.thumbnail.name or "")
-    Attachment.objects.filter(pk__in=[r.pk for r in rows]).delete()
-    return len(rows)
+    _, per_model = Attachment.objects.filter(subject_type=subject_type, subject_id=subject_id).delete()
+    return per_model.get(Attachment._meta.label, 0)
 
 
 def _root(subject_type: str, subject_id: int) -> models.Model | None:
@@ -318,7 +347,5 @@ def attachment_delete(*, actor: User, attachment_id: int) -> None:
         changes=deleted(snapshot(attachment, ATTACHMENT_FIELDS)),
     )
     subject = (attachment.subject_type, attachment.subject_id)
-    _delete_after_commit(attachment.file.name or "")
-    _delete_after_commit(attachment.thumbnail.name or "")
-    attachment.delete()
+    attachment.delete()  # its file and thumbnail go after commit (attachment_row_deleted)
     _notify(actor, *subject)

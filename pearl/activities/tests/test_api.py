@@ -8,13 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from pearl.activities import services
 from pearl.activities.models import Attachment, Communication, Complaint, TimelineEvent
 from pearl.activities.tests.conftest import not_a_photo, photo, stored_files
 from pearl.core.testing.personas import Org
 from pearl.customers.models import Customer
+from pearl.customers.tests.factories import make_customer
 
 API = "/api/v1"
 
@@ -151,3 +156,83 @@ def test_attachment_upload_multipart(org: Org, customer: Customer, media: Path) 
 @pytest.mark.parametrize("path", ["/communications", "/complaints", "/attachments"])
 def test_anonymous_is_401(path: str, db: None) -> None:
     assert Client().get(API + path).status_code == 401
+
+
+# --- a record's files in its answer -----------------------------------------------------------------
+
+
+def _attach(actor: Any, customer: Customer, subject: tuple[str, int], file: Any) -> Attachment:
+    return services.attachment_add(actor=actor, customer_id=customer.pk, subject=subject, file=file)
+
+
+def test_communication_answers_list_its_attachments(org: Org, customer: Customer) -> None:
+    owner = api(org.owner)
+    cid = post(owner, "/communications", {"customer": customer.pk, "kind": "visit", "summary": "x"}).json()["id"]
+    bare = post(owner, "/communications", {"customer": customer.pk, "kind": "call", "outcome": "reached"}).json()
+    assert bare["attachments"] == []
+    image = _attach(org.owner, customer, ("activities.communication", cid), photo())
+    pdf = _attach(org.owner, customer, ("activities.communication", cid), SimpleUploadedFile("报价单.pdf", b"%PDF-1.4"))
+    got = owner.get(f"{API}/communications/{cid}")
+    assert got.status_code == 200
+    files = got.json()["attachments"]
+    assert [f["id"] for f in files] == [image.pk, pdf.pk]
+    assert files[0] == {
+        "id": image.pk, "name": "门头.jpg", "content_type": "image/jpeg", "size": image.size, "is_image": True,
+        "content_url": f"{API}/attachments/{image.pk}/content",
+        "thumbnail_url": f"{API}/attachments/{image.pk}/content?thumbnail=true",
+    }  # fmt: skip
+    assert files[1]["name"] == "报价单.pdf" and not files[1]["is_image"] and files[1]["thumbnail_url"] is None
+    assert files[1]["content_type"] == "application/pdf" and files[1]["size"] == 8
+    thumb = owner.get(files[0]["thumbnail_url"])
+    assert thumb.status_code == 200 and thumb["Content-Type"] == "image/jpeg"
+    assert thumb.getvalue() == image.thumbnail.open("rb").read()
+    assert owner.get(files[1]["content_url"]).status_code == 200
+    listed = owner.get(f"{API}/communications?customer={customer.pk}").json()["items"]
+    assert {c["id"]: [f["id"] for f in c["attachments"]] for c in listed} == {cid: [image.pk, pdf.pk], bare["id"]: []}
+    patched = patch(owner, f"/communications/{cid}", {"purpose": "看冷库"})
+    assert [f["id"] for f in patched.json()["attachments"]] == [image.pk, pdf.pk]
+    outsider = api(org.outsider)
+    assert outsider.get(f"{API}/communications").json() == {"items": [], "count": 0}
+    assert outsider.get(f"{API}/communications/{cid}").status_code == 404
+    assert outsider.get(files[0]["content_url"]).status_code == 404
+    assert outsider.get(files[0]["thumbnail_url"]).status_code == 404
+
+
+def test_communication_list_queries_do_not_grow_with_attachments(org: Org, customer: Customer) -> None:
+    owner = api(org.owner)
+    other = make_customer(org.owner)
+
+    def visit(who: Customer, photos: int) -> None:
+        c = services.communication_create(actor=org.owner, customer_id=who.pk, data={"kind": "visit", "summary": "x"})
+        for _ in range(photos):
+            _attach(org.owner, who, ("activities.communication", c.pk), photo())
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = owner.get(f"{API}/communications")
+        assert response.status_code == 200
+        return len(captured)
+
+    visit(customer, 1)
+    owner.get(f"{API}/communications")  # the session, once
+    few = queries()
+    for who in (customer, other, other):
+        visit(who, 3)
+    body = owner.get(f"{API}/communications").json()
+    assert body["count"] == 4 and sum(len(c["attachments"]) for c in body["items"]) == 10
+    assert queries() == few
+
+
+def test_complaint_answers_list_its_attachments(org: Org, customer: Customer) -> None:
+    owner = api(org.owner)
+    kid = post(owner, "/complaints", {"customer": customer.pk, "category": "quality", "title": "t"}).json()["id"]
+    pdf = _attach(org.owner, customer, ("activities.complaint", kid), SimpleUploadedFile("质检.pdf", b"%PDF-1.4"))
+    got = owner.get(f"{API}/complaints/{kid}").json()
+    assert [(f["id"], f["name"], f["thumbnail_url"]) for f in got["attachments"]] == [(pdf.pk, "质检.pdf", None)]
+    assert got["attachments"][0]["content_url"] == f"{API}/attachments/{pdf.pk}/content"
+    listed = owner.get(f"{API}/complaints").json()["items"]
+    assert [f["id"] for f in listed[0]["attachments"]] == [pdf.pk]
+    outsider = api(org.outsider)
+    assert outsider.get(f"{API}/complaints").json() == {"items": [], "count": 0}
+    assert outsider.get(f"{API}/complaints/{kid}").status_code == 404
+    assert outsider.get(got["attachments"][0]["content_url"]).status_code == 404
