@@ -17,14 +17,24 @@ def smart_tag_ids() -> list[int]:
     return list(SmartTagRule.objects.values_list("tag_id", flat=True))
 
 
-def customer_figures_get(*, actor: User, customer_id: int) -> CustomerFigures | None:
+def customer_figures_get(
+    *, actor: User, customer_id: int | None = None, customer: Customer | None = None
+) -> CustomerFigures | None:
     """The figures of a customer the actor may see; None while none were computed yet.
 
-    A customer out of scope (or missing) is NotFound, so nothing leaks.
+    Pass ``customer`` when it was read with ``customers.selectors.customer_get`` (the 360° page:
+    already scope-checked, so not checked again), else ``customer_id``: a customer out of scope
+    (or missing) is then NotFound, so nothing leaks.
     """
-    if not Customer.objects.filter(scope_q(actor)).filter(pk=customer_id).exists():
-        raise NotFound(_("Customer not found."))
-    return CustomerFigures.objects.filter(customer_id=customer_id).first()
+    if customer is not None and customer_id is None:
+        pk = customer.pk
+    elif customer is None and customer_id is not None:
+        if not Customer.objects.filter(scope_q(actor)).filter(pk=customer_id).exists():
+            raise NotFound(_("Customer not found."))
+        pk = customer_id
+    else:
+        raise TypeError("Give either customer (already scope-checked) or customer_id, not both.")
+    return CustomerFigures.objects.filter(customer_id=pk).first()
 
 
 def grading_rule_list(*, actor: User) -> QuerySet[GradingRule]:

@@ -350,9 +350,18 @@ def _merge_visible(actor: User, survivor_id: int) -> bool:
     return customer_alias_target(actor=actor, customer_id=survivor_id) is not None
 
 
-def customer_merges(*, actor: User, customer_id: int) -> QuerySet[CustomerMerge]:
-    """Merges into this customer, newest first, including those into customers later merged into it."""
-    if not customer_visible(actor=actor).filter(pk=customer_id).exists():
+def customer_merges(
+    *, actor: User, customer_id: int | None = None, customer: Customer | None = None
+) -> QuerySet[CustomerMerge]:
+    """Merges into this customer, newest first, including those into customers later merged into it.
+
+    Pass ``customer`` when it was read with ``customer_get`` (already scope-checked), else
+    ``customer_id``, checked here: out of scope is NotFound."""
+    if (customer is None) == (customer_id is None):
+        raise TypeError("Give either customer (already scope-checked) or customer_id, not both.")
+    if customer is not None:
+        customer_id = customer.pk
+    elif not customer_visible(actor=actor).filter(pk=customer_id).exists():
         raise NotFound(_("Customer not found."))
     old_ids = CustomerAlias.objects.filter(survivor_id=customer_id).values("old_id")
     return CustomerMerge.objects.filter(Q(survivor_id=customer_id) | Q(survivor_id__in=old_ids)).select_related(

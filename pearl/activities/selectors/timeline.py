@@ -25,6 +25,7 @@ from pearl.activities.models import TimelineEvent
 from pearl.core.errors import ValidationFailed
 from pearl.core.models import ChangeLog
 from pearl.customers import selectors as customer_selectors
+from pearl.customers.models import Customer
 
 CUSTOMER_ROOT = "customers.customer"
 MAX_LIMIT = 200
@@ -103,27 +104,48 @@ def timeline_kinds(kinds: Collection[str] | None) -> set[str]:
     return set(kinds)
 
 
-def timeline_events(*, actor: User, customer_id: int) -> QuerySet[TimelineEvent]:
-    """The stored events of one customer the actor may see (404 otherwise), newest first."""
-    customer_selectors.customer_get(actor=actor, customer_id=customer_id)
-    return TimelineEvent.objects.filter(customer_id=customer_id).order_by("-occurred_at", "-id")
+def _checked_customer(actor: User, customer_id: int | None, customer: Customer | None) -> Customer:
+    """The customer a read is about. A ``customer`` object was read with ``customer_get`` by the caller
+    (already scope-checked, so not read again); a bare ``customer_id`` is checked here: NotFound out of
+    scope, ``CustomerMerged`` for a merged-away id."""
+    if customer is not None and customer_id is None:
+        return customer
+    if customer is None and customer_id is not None:
+        return customer_selectors.customer_get(actor=actor, customer_id=customer_id)
+    raise TypeError("Give either customer (already scope-checked) or customer_id, not both.")
+
+
+def timeline_events(
+    *, actor: User, customer_id: int | None = None, customer: Customer | None = None
+) -> QuerySet[TimelineEvent]:
+    """The stored events of one customer the actor may see, newest first.
+
+    Pass ``customer`` when it was read with ``customer_get`` (the 360° page), else ``customer_id``.
+    """
+    customer = _checked_customer(actor, customer_id, customer)
+    return TimelineEvent.objects.filter(customer_id=customer.pk).order_by("-occurred_at", "-id")
 
 
 def timeline_page(
     *,
     actor: User,
-    customer_id: int,
+    customer_id: int | None = None,
+    customer: Customer | None = None,
     kinds: Collection[str] | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     cursor: str | None = None,
     limit: int = 30,
 ) -> TimelinePage:
-    """One page of the customer's timeline, newest first; ``next_cursor`` continues it."""
+    """One page of the customer's timeline, newest first; ``next_cursor`` continues it.
+
+    Pass ``customer`` when it was read with ``customer_get`` (the 360° page), else ``customer_id``.
+    """
     wanted = timeline_kinds(kinds)
     limit = max(1, min(limit, MAX_LIMIT))
     position = decode_cursor(cursor) if cursor else None
-    events = timeline_events(actor=actor, customer_id=customer_id)
+    customer = _checked_customer(actor, customer_id, customer)
+    events = timeline_events(actor=actor, customer=customer)
     streams: list[Iterator[TimelineItem]] = []
     stored = wanted & STORED_KINDS
     if stored:
@@ -133,7 +155,7 @@ def timeline_page(
         qs = _period(qs, "occurred_at", since, until).select_related("actor")
         streams.append(TimelineItem(e.kind, e.occurred_at, _EVENT, e.pk, event=e) for e in qs[: limit + 1])
     if TimelineKind.CHANGE in wanted:
-        logs = ChangeLog.objects.filter(root_type=CUSTOMER_ROOT, root_id=customer_id)
+        logs = ChangeLog.objects.filter(root_type=CUSTOMER_ROOT, root_id=customer.pk)
         logs = _period(logs.filter(_after(position, _CHANGE, "occurred_at")), "occurred_at", since, until)
         logs = logs.select_related("actor").order_by("-occurred_at", "-id")
         streams.append(

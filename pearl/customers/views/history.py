@@ -7,6 +7,7 @@ below turns them into the names a person reads, with one query per kind of name 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +24,7 @@ from pearl.core.phones import format_phone
 from pearl.customers import selectors
 from pearl.customers.choices import ChoiceList, CustomerKind, CustomerStatus, CustomFieldObject
 from pearl.customers.forms import custom_display
+from pearl.customers.models import CustomFieldDefinition
 from pearl.customers.views.common import HISTORY_PAGE_SIZE, page, page_number, paginate
 from pearl.customers.views.detail import detail_context
 
@@ -107,7 +109,12 @@ class _Lookups:
             self.names["owner"] = {u.pk: str(u) for u in users}
         if wanted["team"]:
             self.names["team"] = {t.pk: t.name for t in team_list(actor=actor).filter(pk__in=wanted["team"])}
-        self.definitions = {(d.object_type, d.key): d for d in selectors.custom_field_list(actor=actor)}
+        self.actor = actor
+
+    @cached_property
+    def definitions(self) -> dict[tuple[str, str], CustomFieldDefinition]:
+        """Read only when a change touches a custom field (the timeline's changes seldom do)."""
+        return {(d.object_type, d.key): d for d in selectors.custom_field_list(actor=self.actor)}
 
     def show(self, key: str, value: Any) -> str:
         if value is None or value == "" or value == []:

@@ -56,7 +56,8 @@ class MergeRow:
 
 def merge_history(actor: User, customer: Customer) -> list[MergeRow]:
     """Merges into this customer for its detail page, newest first."""
-    merges = list(selectors.customer_merges(actor=actor, customer_id=customer.pk)[:20])
+    # ``customer`` was read through customer_get: already in the actor's scope.
+    merges = list(selectors.customer_merges(actor=actor, customer=customer)[:20])
     allowed = may_merge(actor)
     return [
         MergeRow(m, selectors.merged_customers(m), allowed and m.undone_at is None and m.survivor_id == customer.pk)

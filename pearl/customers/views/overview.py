@@ -30,9 +30,10 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         **detail_context(actor, customer, "profile"),
         **contacts_context(actor, customer),
         **timeline_context(actor, customer, request.GET),
-        "figures": customer_figures_get(actor=actor, customer_id=pk),
-        "sales_overview": customer_sales_overview(actor=actor, customer_id=pk),
-        "activity_overview": customer_activity_overview(actor=actor, customer_id=pk),
+        # The panels get the customer just read in scope, so none of them checks the scope again.
+        "figures": customer_figures_get(actor=actor, customer=customer),
+        "sales_overview": customer_sales_overview(actor=actor, customer=customer),
+        "activity_overview": customer_activity_overview(actor=actor, customer=customer),
         "merges": merge_history(actor, customer),
     }
     return render(request, "customers/customer_detail.html", context)

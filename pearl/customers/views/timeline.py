@@ -166,7 +166,7 @@ def timeline_context(actor: User, customer: Customer, params: QueryDict) -> dict
     try:
         result = timeline.timeline_page(
             actor=actor,
-            customer_id=customer.pk,
+            customer=customer,  # read in scope by the caller's customer_get
             kinds=filters.kinds or None,
             since=timeline.day_start(filters.since) if filters.since else None,
             until=timeline.day_start(filters.until + dt.timedelta(days=1)) if filters.until else None,
