@@ -51,6 +51,7 @@ def _item(result: services.EventResult) -> dict[str, Any]:
         "replay": result.replay,
         "matched_by": result.matched_by,
         "conflicts": result.conflicts,
+        "identities_added": result.identities_added,
         "timeline_event": result.timeline_event,
         "visible": result.visible,
         "customer_name": result.customer_name,

@@ -90,6 +90,10 @@ class EventOut(Schema):
         description="Identifiers of this event that belong to other customers (precedence: "
         "external_id > mobile > wechat > email)."
     )
+    identities_added: list[str] = Field(
+        description="Identifiers of this event nobody held that were added to the existing customer it landed on "
+        "(external_id always; mobile, email or wechat only into an empty field of the contact)."
+    )
     timeline_event: int | None = Field(description="The timeline entry of this event.")
     visible: bool = Field(description="Whether you may open the customer; if not, only its id is given.")
     customer_name: str | None = Field(None, description="The customer's name, only when visible.")
@@ -111,6 +115,7 @@ class BatchItemOut(Schema):
     replay: bool = False
     matched_by: str = ""
     conflicts: list[ConflictOut] = []
+    identities_added: list[str] = []
     timeline_event: int | None = None
     visible: bool = False
     customer_name: str | None = None

@@ -22,7 +22,7 @@ from django.utils import timezone
 from pearl.accounts.models import User
 from pearl.core import context, duplicates
 from pearl.core.changes import created
-from pearl.core.events import emit
+from pearl.core.events import emit_many
 from pearl.core.models import ChangeAction, ChangeLog
 from pearl.core.rows import allocate_ids, insert_rows
 from pearl.core.text import normalize_company_name
@@ -184,6 +184,5 @@ def write_creates(
     # Rows computed ahead (by row number) go in as they are; the rest are read back and refreshed.
     placeholders = {row.number: customer_id for row, customer_id in zip(rows, customer_ids, strict=True)}
     duplicates.refresh(customer_ids, computed, placeholders if computed else None)
-    for customer_id in customer_ids:
-        emit("customer.created", customer_id=customer_id, actor_id=actor.pk)
+    emit_many("customer.created", [{"customer_id": customer_id, "actor_id": actor.pk} for customer_id in customer_ids])
     return [(customer_id, 1) for customer_id in customer_ids]

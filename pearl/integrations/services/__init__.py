@@ -15,6 +15,11 @@ Resolution, per event:
 5. otherwise a new customer (a prospect owned by the caller; "leads" do not exist yet): unmatched
    events of one batch sharing an identifier become one customer.
 
+An event that landed on an existing customer gives it the identifiers nobody held yet (identity
+stitching): a channel's external id always, a mobile, email or WeChat id only into that empty field
+of the contact the event is about, never overwriting. Later events of the same batch carrying one of
+them land there too, before any new customer is considered.
+
 Resolution is global (identities are unique system-wide); the answer names a customer outside the
 caller's scope by its id only.
 """

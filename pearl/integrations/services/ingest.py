@@ -25,13 +25,13 @@ from pearl.activities.models import TimelineEvent
 from pearl.activities.services.timeline import NewEvent, timeline_record_many
 from pearl.core import duplicates
 from pearl.core.errors import ApplicationError, Conflict, ValidationFailed
-from pearl.core.events import emit
+from pearl.core.events import emit_many
 from pearl.core.permissions import require
 from pearl.core.text import nfkc, normalize_company_name
 from pearl.customers import selectors as customer_selectors
 from pearl.customers.choices import ChoiceList, CustomerKind
 from pearl.customers.models import ChoiceOption
-from pearl.customers.services.channel import ChannelPerson, channel_customers_create
+from pearl.customers.services.channel import ChannelPerson, Stitch, channel_customers_create, channel_identities_add
 from pearl.integrations.services.clean import CleanEvent, clean_event
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class EventResult:
     replay: bool = False
     matched_by: str = ""  # external_id | mobile | wechat | email | company_name | matcher | new | replay
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    identities_added: list[str] = field(default_factory=list)  # identifiers given to an existing customer
     timeline_event: int | None = None
     visible: bool = False
     customer_name: str | None = None
@@ -59,7 +60,7 @@ class EventResult:
 
     def reset(self) -> None:
         self.customer, self.new, self.replay, self.matched_by = None, False, False, ""
-        self.conflicts, self.timeline_event = [], None
+        self.conflicts, self.identities_added, self.timeline_event = [], [], None
 
 
 @dataclass
@@ -147,8 +148,9 @@ def event_record(*, actor: User, event: Any) -> EventResult:
 
 def _ingest(actor: User, clean: Sequence[CleanEvent], results: list[EventResult]) -> None:
     fresh = _replays(clean, results)
-    groups = _resolve(actor, fresh, results)
+    groups, holders = _resolve(actor, fresh, results)
     _create_customers(actor, groups, results)
+    _stitch(actor, fresh, holders, results)
     label = (actor.get_full_name() or str(actor))[:150]
     ids = timeline_record_many(
         [
@@ -160,18 +162,15 @@ def _ingest(actor: User, clean: Sequence[CleanEvent], results: list[EventResult]
             for e in fresh
         ]
     )  # fmt: skip
+    recorded = []
     for event, event_id in zip(fresh, ids, strict=True):
         result = results[event.index]
         result.timeline_event = event_id
-        emit(
-            "channel.event_recorded",
-            customer_id=result.customer,
-            kind=event.kind,
-            channel=event.channel,
-            event_id=event.event_id,
-            timeline_event_id=event_id,
-            new_customer=result.new,
-        )
+        recorded.append({
+            "customer_id": result.customer, "kind": event.kind, "channel": event.channel,
+            "event_id": event.event_id, "timeline_event_id": event_id, "new_customer": result.new,
+        })  # fmt: skip
+    emit_many("channel.event_recorded", recorded)
 
 
 def _replays(clean: Sequence[CleanEvent], results: list[EventResult]) -> list[CleanEvent]:
@@ -201,13 +200,54 @@ def _replays(clean: Sequence[CleanEvent], results: list[EventResult]) -> list[Cl
     return fresh
 
 
-def _resolve(actor: User, fresh: Sequence[CleanEvent], results: list[EventResult]) -> list[_Group]:
-    """Land each event on the customer its identifiers name; group the unmatched into new customers."""
+def _resolve(
+    actor: User, fresh: Sequence[CleanEvent], results: list[EventResult]
+) -> tuple[list[_Group], dict[tuple[str, str], int]]:
+    """Land each event on the customer its identifiers name; group the unmatched into new customers.
+    Returns the groups to create and the holders of the identifiers that were read."""
     holders = customer_selectors.identity_holders(
         pairs=sorted({(kind, value) for e in fresh for _f, kind, value in e.identifiers})
     )
-    unmatched: list[CleanEvent] = []
+    unmatched = _match_identities(fresh, holders, results)
+    if unmatched and any(e.company for e in unmatched):
+        companies = customer_selectors.companies_by_name(
+            names=sorted({normalize_company_name(e.company) for e in unmatched if e.company})
+        )
+        rest = []
+        for event in unmatched:
+            holder = companies.get(normalize_company_name(event.company)) if event.company else None
+            if holder is not None:
+                results[event.index].customer, results[event.index].matched_by = holder, "company_name"
+            else:
+                rest.append(event)
+        unmatched = rest
+    # Identifiers nobody holds that a matched event carries will be added to its customer
+    # (``_stitch``): an unmatched event of the same batch carrying one lands there too.
+    provisional: dict[tuple[str, str], int] = {}
     for event in fresh:
+        customer = results[event.index].customer
+        for _name, kind, value in event.identifiers:
+            if customer is not None and (kind, value) not in holders:
+                provisional.setdefault((kind, value), customer)
+    rest = _match_identities(unmatched, provisional, results) if provisional and unmatched else unmatched
+    if not rest:
+        return [], holders
+    groups = _group(rest)
+    _ask_matcher(actor, groups)
+    for group in groups:
+        if group.customer is not None:
+            for event in group.events:
+                results[event.index].customer, results[event.index].matched_by = group.customer, group.matched_by
+    return [g for g in groups if g.customer is None], holders
+
+
+def _match_identities(
+    events: Sequence[CleanEvent], holders: dict[tuple[str, str], int], results: list[EventResult]
+) -> list[CleanEvent]:
+    """Land each event on the holder of its first held identifier (in PRECEDENCE order), noting
+    the others that name someone else as conflicts; return the events none of whose identifiers is held."""
+    unmatched: list[CleanEvent] = []
+    for event in events:
         result = results[event.index]
         found = [(name, holders[(kind, value)]) for name, kind, value in event.identifiers if (kind, value) in holders]
         if not found:
@@ -216,25 +256,38 @@ def _resolve(actor: User, fresh: Sequence[CleanEvent], results: list[EventResult
         result.matched_by, result.customer = found[0]
         result.conflicts = [{"identifier": name, "customer": holder} for name, holder in found[1:]
                             if holder != result.customer]  # fmt: skip
-    if not unmatched:
-        return []
-    companies = customer_selectors.companies_by_name(
-        names=sorted({normalize_company_name(e.company) for e in unmatched if e.company})
-    )
-    rest = []
-    for event in unmatched:
-        holder = companies.get(normalize_company_name(event.company)) if event.company else None
-        if holder is not None:
-            results[event.index].customer, results[event.index].matched_by = holder, "company_name"
-        else:
-            rest.append(event)
-    groups = _group(rest)
-    _ask_matcher(actor, groups)
-    for group in groups:
-        if group.customer is not None:
-            for event in group.events:
-                results[event.index].customer, results[event.index].matched_by = group.customer, group.matched_by
-    return [g for g in groups if g.customer is None]
+    return unmatched
+
+
+def _stitch(actor: User, fresh: Sequence[CleanEvent], holders: dict[tuple[str, str], int],
+            results: list[EventResult]) -> None:  # fmt: skip
+    """Give existing customers the identifiers their events brought that nobody holds (each value to
+    the first event's customer only); what was added is listed on each event's result."""
+    # Held already, or taken by a customer this batch creates.
+    taken = set(holders) | {(kind, value) for e in fresh if results[e.index].matched_by == "new"
+                            for _n, kind, value in e.identifiers}  # fmt: skip
+    stitches: list[Stitch] = []
+    for event in fresh:
+        result = results[event.index]
+        if result.customer is None or result.matched_by == "new":
+            continue
+        new = []
+        for _name, kind, value in event.identifiers:
+            if (kind, value) not in taken:
+                taken.add((kind, value))
+                new.append((kind, value))
+        if new:
+            known = tuple((kind, value) for _n, kind, value in event.identifiers
+                          if holders.get((kind, value)) == result.customer)  # fmt: skip
+            stitches.append(Stitch(customer_id=result.customer, known=known, new=tuple(new)))
+    if not stitches:
+        return
+    added = set(channel_identities_add(actor=actor, stitches=stitches))
+    for event in fresh:
+        result = results[event.index]
+        if result.matched_by != "new":
+            result.identities_added = [name for name, kind, value in event.identifiers
+                                       if (result.customer, kind, value) in added]  # fmt: skip
 
 
 def _group(events: Sequence[CleanEvent]) -> list[_Group]:

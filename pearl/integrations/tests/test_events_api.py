@@ -195,6 +195,57 @@ def test_placeholders_external_ids_companies_and_source_option(api: Api) -> None
     assert answer["customer"] == company.pk and answer["matched_by"] == "company_name"
 
 
+def test_identifiers_nobody_holds_are_added_to_the_customer_an_event_lands_on(api: Api, known: Customer) -> None:
+    logged = ChangeLog.objects.count()
+    answer = body(
+        api.post("/events", event("k1", channel="shop", identifiers={
+            "mobile": MOBILE, "external_id": "u-9", "wechat": "wx_zhang", "email": "other@example.com"})), 201
+    )  # fmt: skip
+    assert answer["customer"] == known.pk and answer["matched_by"] == "mobile"
+    # the contact's email was set already: a channel never overwrites it
+    assert answer["identities_added"] == ["external_id", "wechat"]
+    assert Identity.objects.get(kind="external", value="shop:u-9").customer_id == known.pk
+    contact = Contact.objects.get(customer=known)
+    assert (contact.wechat, contact.email, contact.version) == ("wx_zhang", "zhang@example.com", 2)
+    assert Identity.objects.get(kind="wechat", value="wx_zhang").contact_id == contact.pk
+    assert not Identity.objects.filter(value="other@example.com").exists()
+    rows = ChangeLog.objects.order_by("pk")[logged:]
+    assert [(r.object_type, r.action) for r in rows] == [
+        ("customers.identity", "create"),
+        ("customers.contact", "update"),
+    ]
+    assert rows[1].changes == {"wechat": ["", "wx_zhang"]} and rows[1].root_id == known.pk
+    # the next event carrying only the shop's id, or only the WeChat id, lands directly
+    again = body(api.post("/events", event("k2", channel="shop", identifiers={"external_id": "u-9"})), 201)
+    assert (again["customer"], again["matched_by"], again["identities_added"]) == (known.pk, "external_id", [])
+    by_wechat = body(api.post("/events", event("k3", identifiers={"wechat": "wx_zhang"})), 201)
+    assert (by_wechat["customer"], by_wechat["matched_by"]) == (known.pk, "wechat")
+
+
+def test_an_identifier_added_in_a_batch_resolves_later_events_of_that_batch(api: Api, known: Customer) -> None:
+    before = Customer.objects.count()
+    batch = [
+        event("b1", identifiers={"mobile": MOBILE, "external_id": "m-1"}),
+        event("b2", identifiers={"external_id": "m-1"}),
+        event("b3", identifiers={"external_id": "lw-1"}, payload={"company": "广州蓝湾海鲜有限公司"}),
+    ]
+    items = body(api.post("/events/batch", {"events": batch}), 200)["items"]
+    assert [(i["customer"], i["matched_by"]) for i in items[:2]] == [(known.pk, "mobile"), (known.pk, "external_id")]
+    assert items[0]["identities_added"] == ["external_id"] and items[1]["identities_added"] == ["external_id"]
+    assert Customer.objects.count() == before + 1 and items[2]["new"] is True
+    # a company found by its legal name brings an email; another event with that email follows it there
+    batch = [
+        event("b4", identifiers={"email": "buyer@lanwan.cn"}, payload={"company": "广州 蓝湾海鲜有限公司"}),
+        event("b5", identifiers={"email": "buyer@lanwan.cn", "wechat": "wx_buyer"}),
+    ]
+    items = body(api.post("/events/batch", {"events": batch}), 200)["items"]
+    company = Customer.objects.get(name="广州蓝湾海鲜有限公司")
+    assert items[0]["customer"] == company.pk and items[0]["matched_by"] == "company_name"
+    assert items[0]["identities_added"] == ["email"]
+    assert (items[1]["customer"], items[1]["matched_by"]) == (company.pk, "email")
+    assert Identity.objects.get(kind="email", value="buyer@lanwan.cn").customer_id == company.pk
+
+
 def test_conflicting_identifiers_follow_the_precedence(api: Api, org: Org, known: Customer) -> None:
     by_email = make_customer(org.owner, contacts=[{"name": "李四", "email": "li@example.com", "wechat": "wx_li"}])
     answer = body(
