@@ -79,9 +79,22 @@ def tag_members_sync(
         links = links.filter(customer_id__in=scope)
         members = members.filter(pk__in=scope)
     members = members.order_by().values("id")  # one column, named ``id``
-    removed, _ = links.exclude(customer_id__in=members).delete()
     sql, params = members.query.sql_with_params()
     table = connection.ops.quote_name(TagLink._meta.db_table)
+    if connection.vendor == "postgresql":
+        # PostgreSQL runs ``NOT IN (subquery)`` as a subplan per link once the members outgrow
+        # work_mem (75 s for one tag of 74k links at a million customers); NOT EXISTS becomes a
+        # hash anti-join (well under a second). SQLite builds an index of the subquery for NOT IN.
+        within = "" if scope is None else "AND t.customer_id = ANY(%s)"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} t WHERE t.tag_id = %s {within} "
+                f"AND NOT EXISTS (SELECT 1 FROM ({sql}) m WHERE m.id = t.customer_id)",
+                [tag_id, *([scope] if scope is not None else []), *params],
+            )
+            removed = max(int(cursor.rowcount), 0)
+    else:
+        removed, _ = links.exclude(customer_id__in=members).delete()
     conflict = "ON CONFLICT DO NOTHING" if connection.vendor == "postgresql" else ""
     insert = "INSERT INTO" if connection.vendor == "postgresql" else "INSERT OR IGNORE INTO"
     with connection.cursor() as cursor:
