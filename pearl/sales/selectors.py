@@ -367,9 +367,7 @@ class SalesOverview:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def customer_sales_overview(
-    *, actor: User, customer_id: Any = None, customer: Customer | None = None
-) -> SalesOverview:
+def customer_sales_overview(*, actor: User, customer_id: Any = None, customer: Customer | None = None) -> SalesOverview:
     """What the customer page's sales panel shows: a handful of indexed reads on one customer.
 
     Pass ``customer`` when it was read with ``customers.selectors.customer_get`` (the 360° page:
