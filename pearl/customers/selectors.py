@@ -357,12 +357,13 @@ def customer_merges(
 
     Pass ``customer`` when it was read with ``customer_get`` (already scope-checked), else
     ``customer_id``, checked here: out of scope is NotFound."""
-    if (customer is None) == (customer_id is None):
+    if customer is not None and customer_id is None:
+        customer_id = int(customer.pk)
+    elif customer is None and customer_id is not None:
+        if not customer_visible(actor=actor).filter(pk=customer_id).exists():
+            raise NotFound(_("Customer not found."))
+    else:
         raise TypeError("Give either customer (already scope-checked) or customer_id, not both.")
-    if customer is not None:
-        customer_id = customer.pk
-    elif not customer_visible(actor=actor).filter(pk=customer_id).exists():
-        raise NotFound(_("Customer not found."))
     old_ids = CustomerAlias.objects.filter(survivor_id=customer_id).values("old_id")
     return CustomerMerge.objects.filter(Q(survivor_id=customer_id) | Q(survivor_id__in=old_ids)).select_related(
         "actor", "undone_by"
