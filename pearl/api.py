@@ -10,6 +10,10 @@ from pearl.core.api import PearlAPI, SessionCsrfAuth
 from pearl.customers.api import router as customers_router
 from pearl.dataquality.api import router as dataquality_router
 from pearl.integrations.api import router as integrations_router
+from pearl.leads.api import router as leads_router
+from pearl.pipelines.api import router as pipelines_router
+from pearl.pools.api import router as pools_router
+from pearl.reminders.api import router as reminders_router
 from pearl.sales.api import router as sales_router
 
 api = PearlAPI(
@@ -34,3 +38,7 @@ api.add_router("", activities_router)
 api.add_router("", sales_router)
 api.add_router("", analytics_router)
 api.add_router("", integrations_router)
+api.add_router("", leads_router)
+api.add_router("", pipelines_router)
+api.add_router("", pools_router)
+api.add_router("", reminders_router)

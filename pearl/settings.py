@@ -60,6 +60,10 @@ INSTALLED_APPS = [
     "pearl.sales",
     "pearl.analytics",
     "pearl.integrations",
+    "pearl.leads",
+    "pearl.pipelines",
+    "pearl.pools",
+    "pearl.reminders",
 ]
 
 MIDDLEWARE = [

@@ -23,6 +23,15 @@ class Team(models.Model):
         verbose_name=_("parent team"),
     )
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+    # Who is told when the team's work slips (a lead nobody followed up, a customer about to be reclaimed).
+    manager = models.ForeignKey(
+        "User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_teams",
+        verbose_name=_("manager"),
+    )
 
     class Meta:
         ordering = ["path"]
@@ -65,6 +74,8 @@ class User(AbstractUser):
     team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.PROTECT, related_name="members", verbose_name=_("team")
     )
+    # Still active (may log in, keeps their customers) but skipped when new leads are handed out.
+    on_leave = models.BooleanField(_("on leave"), default=False)
 
     class Meta:
         ordering = ["username"]

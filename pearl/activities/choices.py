@@ -20,6 +20,10 @@ class TimelineKind(models.TextChoices):
     GRADE = "grade", pgettext_lazy("timeline", "Grade")
     TAG = "tag", pgettext_lazy("timeline", "Tag")
     CHANNEL = "channel", pgettext_lazy("timeline", "Channel event")
+    OPPORTUNITY = "opportunity", pgettext_lazy("timeline", "Opportunity")
+    # Who owns the customer: assigned by a rule, claimed from or reclaimed to the public pool, handed over.
+    OWNERSHIP = "ownership", pgettext_lazy("timeline", "Ownership")
+    TASK = "task", pgettext_lazy("timeline", "Task")
     CHANGE = "change", pgettext_lazy("timeline", "Data change")
 
 

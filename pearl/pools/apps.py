@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PoolsConfig(AppConfig):
+    name = "pearl.pools"
+    label = "pools"
+    verbose_name = _("Public pool")
