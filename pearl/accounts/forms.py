@@ -59,6 +59,10 @@ class UserUpdateForm(forms.Form):
         label=_("Active"), required=False,
         help_text=_("Inactive users cannot log in or use their API tokens."),
     )
+    on_leave = forms.BooleanField(
+        label=_("On leave"), required=False,
+        help_text=_("Keeps their customers and can log in, but gets no new leads from assignment rules."),
+    )
     password = forms.CharField(
         label=_("New password"), strip=False, required=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -74,7 +78,7 @@ class UserUpdateForm(forms.Form):
     def initial_for(user: User) -> dict[str, Any]:
         return {
             "display_name": user.display_name, "email": user.email, "role": user.role_id,
-            "team": user.team_id, "is_active": user.is_active,
+            "team": user.team_id, "is_active": user.is_active, "on_leave": user.on_leave,
         }
 
 
@@ -84,10 +88,15 @@ class TeamForm(forms.Form):
         label=_("Parent team"), queryset=Team.objects.none(), required=False,
         empty_label=_("(none: top of the tree)"),
     )
+    manager = forms.ModelChoiceField(
+        label=_("Manager"), queryset=User.objects.none(), required=False, empty_label=_("(no manager)"),
+        help_text=_("Told when the team's leads wait without follow-up."),
+    )
 
     def __init__(self, *args: Any, teams: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["parent"].queryset = teams  # type: ignore[attr-defined]
+        self.fields["manager"].queryset = User.objects.filter(is_active=True).order_by("username")  # type: ignore[attr-defined]
 
 
 class RoleForm(forms.Form):

@@ -35,21 +35,35 @@ def _team_path(team: Team) -> str:
     return f"{parent_path}{team.pk}/"
 
 
+def _check_manager(manager: User | None) -> None:
+    if manager is not None and not manager.is_active:
+        message = _("An inactive user cannot manage a team.")
+        raise ValidationFailed(message, field_errors={"manager": [message]})
+
+
 @transaction.atomic
-def team_create(*, actor: User | None, name: str, parent: Team | None = None) -> Team:
+def team_create(*, actor: User | None, name: str, parent: Team | None = None, manager: User | None = None) -> Team:
     if actor is not None:
         require(actor, Action.MANAGE_SETTINGS)
     name = _clean_team_name(name)
-    team = Team.objects.create(name=name, parent=parent)
+    _check_manager(manager)
+    team = Team.objects.create(name=name, parent=parent, manager=manager)
     team.path = _team_path(team)
     team.save(update_fields=["path"])
     return team
 
 
 @transaction.atomic
-def team_update(*, actor: User, team: Team, name: str, parent: Team | None) -> Team:
+def team_update(
+    *, actor: User, team: Team, name: str, parent: Team | None, manager: User | None = None, keep_manager: bool = False
+) -> Team:
+    """Rename, move and set the manager (``keep_manager``: leave the current one, for callers that
+    do not show it)."""
     require(actor, Action.MANAGE_SETTINGS)
     name = _clean_team_name(name)
+    if not keep_manager:
+        _check_manager(manager)
+        team.manager = manager
     if parent is not None and parent.path.startswith(team.path):
         raise ValidationFailed(
             _("A team cannot sit under itself or one of its sub-teams."), field_errors={"parent": [_("Invalid.")]}
@@ -57,7 +71,7 @@ def team_update(*, actor: User, team: Team, name: str, parent: Team | None) -> T
     old_path = team.path
     team.name, team.parent = name, parent
     team.path = _team_path(team)
-    team.save(update_fields=["name", "parent", "path"])
+    team.save(update_fields=["name", "parent", "path", "manager"])
     if old_path != team.path:
         # Re-root the whole subtree in one pass; teams are few, customers point at teams by id.
         for child in Team.objects.filter(path__startswith=old_path).exclude(pk=team.pk).order_by("path"):
@@ -147,7 +161,7 @@ def user_create(
 @transaction.atomic
 def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
     require(actor, Action.MANAGE_SETTINGS)
-    for key in ("display_name", "email", "role", "team", "is_active"):
+    for key in ("display_name", "email", "role", "team", "is_active", "on_leave"):
         if key in data:
             setattr(user, key, data[key])
     if data.get("password"):

@@ -127,7 +127,10 @@ def team_list(request: HttpRequest) -> HttpResponse:
     form = TeamForm(request.POST or None, teams=teams)
     if request.method == "POST" and form.is_valid():
         try:
-            team = services.team_create(actor=actor, name=form.cleaned_data["name"], parent=form.cleaned_data["parent"])
+            team = services.team_create(
+                actor=actor, name=form.cleaned_data["name"], parent=form.cleaned_data["parent"],
+                manager=form.cleaned_data["manager"],
+            )  # fmt: skip
         except FORM_ERRORS as exc:
             add_service_errors(form, exc)
         else:
@@ -148,8 +151,9 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 services.team_update(
-                    actor=actor, team=team, name=form.cleaned_data["name"], parent=form.cleaned_data["parent"]
-                )
+                    actor=actor, team=team, name=form.cleaned_data["name"], parent=form.cleaned_data["parent"],
+                    manager=form.cleaned_data["manager"],
+                )  # fmt: skip
             except FORM_ERRORS as exc:
                 add_service_errors(form, exc)
             else:
@@ -157,7 +161,7 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("settings:team_list")
         team.refresh_from_db()
     else:
-        form = TeamForm(initial={"name": team.name, "parent": team.parent_id}, teams=teams)
+        form = TeamForm(initial={"name": team.name, "parent": team.parent_id, "manager": team.manager_id}, teams=teams)
     return page(request, "settings/team_form.html", {"form": form, "team": team})
 
 

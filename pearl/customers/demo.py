@@ -623,6 +623,8 @@ def _setup(seed: int, count: int, history: bool) -> _Plan:
         for username, role, team, display in USERS
     }
     admin = users["admin"]
+    # 刘建华 manages the region and both sales teams: he hears of leads left without follow-up.
+    Team.objects.filter(pk__in=[region.pk, teams["team1"].pk, teams["team2"].pk]).update(manager=users["manager"])
     tags = {name: tag_create(actor=admin, data={"name": name, "color": color}).pk for name, color in TAGS}
     for definition in CUSTOM_FIELDS:
         custom_field_create(actor=admin, data=dict(definition))

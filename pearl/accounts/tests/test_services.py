@@ -32,6 +32,26 @@ def test_team_paths_follow_the_tree(org):
     assert [org.company.depth, org.region.depth, org.team_a.depth] == [0, 1, 2]
 
 
+def test_a_team_has_an_active_manager_kept_or_changed_on_update(org):
+    team = team_create(actor=org.admin, name="三组", parent=org.region, manager=org.manager)
+    assert Team.objects.get(pk=team.pk).manager_id == org.manager.pk
+    team_update(actor=org.admin, team=team, name="三组(广州)", parent=org.region, keep_manager=True)
+    assert Team.objects.get(pk=team.pk).manager_id == org.manager.pk
+    org.teammate.is_active = False
+    org.teammate.save()
+    with pytest.raises(ValidationFailed) as refused:
+        team_update(actor=org.admin, team=team, name="三组", parent=org.region, manager=org.teammate)
+    assert "manager" in refused.value.field_errors
+    team_update(actor=org.admin, team=team, name="三组", parent=org.region, manager=None)
+    assert Team.objects.get(pk=team.pk).manager_id is None
+
+
+def test_a_user_on_leave_stays_active(org):
+    user_update(actor=org.admin, user=org.owner, data={"on_leave": True})
+    fresh = User.objects.get(pk=org.owner.pk)
+    assert fresh.on_leave is True and fresh.is_active is True and fresh.may("edit")
+
+
 def test_team_create_requires_a_name_and_the_right(org):
     with pytest.raises(ValidationFailed) as exc:
         team_create(actor=org.admin, name="  ", parent=org.region)
