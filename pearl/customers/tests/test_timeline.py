@@ -204,3 +204,13 @@ def test_a_summary_that_made_the_title_is_not_shown_twice(en: Any, org: Org) -> 
     en.force_login(org.owner)
     html = en.get(f"/customers/{customer.pk}/timeline/?kind=visit&kind=call", HTTP_HX_REQUEST="true").content.decode()
     assert html.count("客户要加订两箱") == 1 and "客户嫌贵" in html and "报价跟进" in html
+
+
+def test_an_order_status_is_shown_by_its_label_not_its_code(en: Any, org: Org) -> None:
+    customer = make_customer(org.owner)
+    timeline_record(NewEvent(customer.pk, "order", T0, title="订单 SO1", payload={"status": "delivered"}))
+    timeline_record(NewEvent(customer.pk, "complaint", T0, title="虾不新鲜", payload={"status": "resolved"}))
+    en.force_login(org.owner)
+    html = en.get(f"/customers/{customer.pk}/timeline/?kind=order&kind=complaint", HTTP_HX_REQUEST="true").content.decode()
+    assert "Delivered" in html and "delivered" not in html.replace("Delivered", "")
+    assert "Resolved" in html

@@ -28,6 +28,7 @@ from pearl.customers import selectors
 from pearl.customers.models import Customer
 from pearl.customers.views.common import page
 from pearl.customers.views.history import HistoryEntry, history_entries
+from pearl.sales.choices import OrderStatus
 
 TIMELINE_PAGE_SIZE = 30
 
@@ -118,9 +119,12 @@ def _subject_url(subject_type: str, subject_id: int | None) -> str:
         return ""
 
 
-def _detail_value(key: str, value: Any) -> str:
+def _detail_value(kind: str, key: str, value: Any) -> str:
     if key in _CODE_LABELS:
         return str(_CODE_LABELS[key].get(value, value))
+    # An order's status and a complaint's share the key: the entry's kind says whose it is.
+    if key == "status" and kind == TimelineKind.ORDER and value in OrderStatus.values:
+        return str(OrderStatus(value).label)
     if key == "status" and value in ComplaintStatus.values:
         return str(ComplaintStatus(value).label)
     if key == "amount":
@@ -150,7 +154,7 @@ def timeline_entries(actor: User, items: list[timeline.TimelineItem]) -> list[Ti
             shown = entry.title.rstrip("…").strip()
             entry.summary = "" if shown and summary.startswith(shown) else summary
             entry.details = [
-                (str(label), _detail_value(key, payload[key]))
+                (str(label), _detail_value(item.kind, key, payload[key]))
                 for key, label in _DETAIL_LABELS.items()
                 if payload.get(key) not in (None, "", [])
             ]
