@@ -1,3 +1,263 @@
-from ninja import Router
+"""/api/v1 pipelines (with their stages) and opportunities.
+
+Thin: parse, call a selector or service, shape the answer. An opportunity out of the actor's scope is
+a 404, never a 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Status
+
+from pearl.core.api import (
+    IDEMPOTENCY_OPENAPI,
+    PAGE_PARAMS,
+    PageParams,
+    api_actor,
+    check_id,
+    if_match_version,
+    page,
+    problem_responses,
+    reject_unknown_params,
+    set_etag,
+)
+from pearl.core.errors import NotFound, ValidationFailed
+from pearl.customers.schemas import ChangePage
+from pearl.pipelines import selectors, services
+from pearl.pipelines.models import Opportunity, Pipeline, Stage, StageRule
+from pearl.pipelines.schemas import (
+    MoveIn,
+    OpportunityDetailOut,
+    OpportunityFilters,
+    OpportunityIn,
+    OpportunityPage,
+    OpportunityPatch,
+    PipelineIn,
+    PipelineOut,
+    PipelinePage,
+    PipelinePatch,
+    StageIn,
+    StageOut,
+    StagePatch,
+    StageRuleIn,
+    StageRuleOut,
+    StageRulePage,
+)
 
 router = Router()
+
+_READ_ERRORS = problem_responses(401, 404)
+_LIST_ERRORS = problem_responses(401, 422)
+_WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 422)
+PIPELINES, OPPORTUNITIES = ["pipelines"], ["opportunities"]
+
+
+def _dump(payload: Any) -> dict[str, Any]:
+    data: dict[str, Any] = payload.model_dump(exclude_unset=True)
+    return data
+
+
+# --- pipelines ---------------------------------------------------------------------------------------------
+
+
+@router.get("/pipelines", response={200: PipelinePage, **_LIST_ERRORS}, tags=PIPELINES)
+def list_pipelines(request: HttpRequest, filters: Query[PageParams]) -> dict[str, Any]:
+    """Pipelines in use with their stages in order (`kind` open / won / lost, `probability` in %)."""
+    reject_unknown_params(request, PAGE_PARAMS)
+    qs = selectors.pipeline_list(actor=api_actor(request))
+    return {"items": page(qs, filters.limit, filters.offset), "count": qs.count()}
+
+
+@router.get("/pipelines/{int:id}", response={200: PipelineOut, **_READ_ERRORS}, tags=PIPELINES)
+def get_pipeline(request: HttpRequest, id: int) -> Pipeline:
+    check_id(id, _("Pipeline not found."))
+    return selectors.pipeline_get(actor=api_actor(request), pipeline_id=id)
+
+
+@router.post(
+    "/pipelines", response={201: PipelineOut, **_WRITE_ERRORS}, tags=PIPELINES, openapi_extra=IDEMPOTENCY_OPENAPI
+)
+def create_pipeline(request: HttpRequest, payload: PipelineIn) -> Status[Pipeline]:
+    """Needs the manage-settings permission; stages in the order given."""
+    data = _dump(payload)
+    pipeline = services.pipeline_create(
+        actor=api_actor(request),
+        name=data["name"],
+        is_default=bool(data.get("is_default")),
+        stages=[{k: v for k, v in s.items() if v is not None} for s in data.get("stages", [])],
+    )
+    return Status(201, selectors.pipeline_get(actor=api_actor(request), pipeline_id=pipeline.pk))
+
+
+@router.patch("/pipelines/{int:id}", response={200: PipelineOut, **_WRITE_ERRORS}, tags=PIPELINES)
+def update_pipeline(request: HttpRequest, id: int, payload: PipelinePatch) -> Pipeline:
+    """Needs the manage-settings permission: rename, reorder, retire (`active: false`) or make default."""
+    check_id(id, _("Pipeline not found."))
+    services.pipeline_update(actor=api_actor(request), pipeline_id=id, data=_dump(payload))
+    return selectors.pipeline_get(actor=api_actor(request), pipeline_id=id)
+
+
+@router.post(
+    "/pipelines/{int:id}/stages", response={201: StageOut, **_WRITE_ERRORS}, tags=PIPELINES,
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)  # fmt: skip
+def create_stage(request: HttpRequest, id: int, payload: StageIn) -> Status[Stage]:
+    """Needs the manage-settings permission; placed last unless `order` is given."""
+    check_id(id, _("Pipeline not found."))
+    data = {k: v for k, v in _dump(payload).items() if v is not None}
+    return Status(201, services.stage_create(actor=api_actor(request), pipeline_id=id, data=data))
+
+
+@router.patch("/pipelines/{int:id}/stages/{int:stage_id}", response={200: StageOut, **_WRITE_ERRORS}, tags=PIPELINES)
+def update_stage(request: HttpRequest, id: int, stage_id: int, payload: StagePatch) -> Stage:
+    """Needs the manage-settings permission. The kind cannot change while opportunities are in the stage (409)."""
+    check_id(id, _("Pipeline not found."))
+    check_id(stage_id, _("Stage not found."))
+    if not selectors.pipeline_get(actor=api_actor(request), pipeline_id=id).stages.filter(pk=stage_id).exists():
+        raise NotFound(_("Stage not found."))
+    return services.stage_update(actor=api_actor(request), stage_id=stage_id, data=_dump(payload))
+
+
+@router.get("/pipelines/{int:id}/rules", response={200: StageRulePage, **_READ_ERRORS}, tags=PIPELINES)
+def list_stage_rules(request: HttpRequest, id: int) -> dict[str, Any]:
+    """Automatic moves: a logged communication of `communication_kind` (and `outcome`, when set) moves the
+    customer's open opportunities of this pipeline whose stage is earlier up to `stage`; never backwards."""
+    check_id(id, _("Pipeline not found."))
+    rules = list(selectors.stage_rule_list(actor=api_actor(request), pipeline_id=id))
+    return {"items": rules, "count": len(rules)}
+
+
+@router.post("/pipelines/{int:id}/rules", response={200: StageRuleOut, **_WRITE_ERRORS}, tags=PIPELINES)
+def set_stage_rule(request: HttpRequest, id: int, payload: StageRuleIn) -> StageRule:
+    """Needs the manage-settings permission. One rule per kind and outcome: setting it again replaces it."""
+    check_id(id, _("Pipeline not found."))
+    pipeline = selectors.pipeline_get(actor=api_actor(request), pipeline_id=id)
+    if not pipeline.stages.filter(pk=payload.stage).exists():
+        message = _("Stage not found.")
+        raise ValidationFailed(message, field_errors={"stage": [message]})
+    return services.stage_rule_set(
+        actor=api_actor(request),
+        stage_id=payload.stage,
+        communication_kind=payload.communication_kind,
+        outcome=payload.outcome,
+        active=payload.active,
+    )
+
+
+@router.delete("/pipelines/{int:id}/rules/{int:rule_id}", response={204: None, **_WRITE_ERRORS}, tags=PIPELINES)
+def delete_stage_rule(request: HttpRequest, id: int, rule_id: int) -> Status[None]:
+    """Needs the manage-settings permission."""
+    check_id(id, _("Pipeline not found."))
+    check_id(rule_id, _("Rule not found."))
+    if not selectors.stage_rule_list(actor=api_actor(request), pipeline_id=id).filter(pk=rule_id).exists():
+        raise NotFound(_("Rule not found."))
+    services.stage_rule_delete(actor=api_actor(request), rule_id=rule_id)
+    return Status(204, None)
+
+
+# --- opportunities ------------------------------------------------------------------------------------------
+
+
+def _opportunity(request: HttpRequest, response: HttpResponse, opportunity_id: int) -> Opportunity:
+    check_id(opportunity_id, _("Opportunity not found."))
+    opportunity = selectors.opportunity_get(actor=api_actor(request), opportunity_id=opportunity_id)
+    set_etag(response, opportunity.version)
+    return opportunity
+
+
+def _visible(request: HttpRequest, opportunity_id: int) -> None:
+    """404 before any permission check, so an opportunity out of scope never answers 403."""
+    check_id(opportunity_id, _("Opportunity not found."))
+    if not selectors.opportunity_visible(actor=api_actor(request)).filter(pk=opportunity_id).exists():
+        raise NotFound(_("Opportunity not found."))
+
+
+@router.get("/opportunities", response={200: OpportunityPage, **_LIST_ERRORS}, tags=OPPORTUNITIES)
+def list_opportunities(request: HttpRequest, filters: Query[OpportunityFilters]) -> dict[str, Any]:
+    """Opportunities you may see, newest first; filters pipeline, stage, owner (id or `me`), customer,
+    status (open / won / lost) and q (part of the name)."""
+    reject_unknown_params(request, set(OpportunityFilters.model_fields))
+    params = {k: v for k, v in request.GET.items() if k not in PAGE_PARAMS}
+    qs = selectors.opportunity_list(actor=api_actor(request), filters=params)
+    return {"items": page(qs, filters.limit, filters.offset), "count": qs.count()}
+
+
+@router.post(
+    "/opportunities", response={201: OpportunityDetailOut, **_WRITE_ERRORS}, tags=OPPORTUNITIES,
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)  # fmt: skip
+def create_opportunity(request: HttpRequest, response: HttpResponse, payload: OpportunityIn) -> Status[Opportunity]:
+    """A new opportunity for a customer you may see, in the default pipeline's first stage unless told
+    otherwise. With `lines` and no `amount`, the amount is the lines' total."""
+    data = _dump(payload)
+    opportunity = services.opportunity_create(
+        actor=api_actor(request),
+        customer_id=data["customer"],
+        name=data["name"],
+        amount=data.get("amount"),
+        pipeline_id=data.get("pipeline"),
+        stage_id=data.get("stage"),
+        expected_close_date=data.get("expected_close_date"),
+        owner_id=data.get("owner"),
+        loss_reason=data.get("loss_reason") or "",
+        lines=data.get("lines"),
+    )
+    response["Location"] = reverse("api:get_opportunity", args=[opportunity.pk])
+    return Status(201, _opportunity(request, response, opportunity.pk))
+
+
+@router.get("/opportunities/{int:id}", response={200: OpportunityDetailOut, **_READ_ERRORS}, tags=OPPORTUNITIES)
+def get_opportunity(request: HttpRequest, response: HttpResponse, id: int) -> Opportunity:
+    """One opportunity with its stage `{id, name, probability, kind}`, pipeline and lines; the ETag is its version."""
+    return _opportunity(request, response, id)
+
+
+@router.patch("/opportunities/{int:id}", response={200: OpportunityDetailOut, **_WRITE_ERRORS}, tags=OPPORTUNITIES)
+def update_opportunity(request: HttpRequest, response: HttpResponse, id: int, payload: OpportunityPatch) -> Opportunity:
+    """Change the fields given (not the stage: see `/move`).
+
+    Send `If-Match: "<version>"` to refuse a stale write (412)."""
+    _visible(request, id)
+    services.opportunity_update(
+        actor=api_actor(request), opportunity_id=id, data=_dump(payload), expected_version=if_match_version(request)
+    )
+    return _opportunity(request, response, id)
+
+
+@router.post(
+    "/opportunities/{int:id}/move", response={200: OpportunityDetailOut, **_WRITE_ERRORS}, tags=OPPORTUNITIES,
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)  # fmt: skip
+def move_opportunity(request: HttpRequest, response: HttpResponse, id: int, payload: MoveIn) -> Opportunity:
+    """Move to another stage of the same pipeline. A stage of another pipeline is a 422
+    `stage_not_in_pipeline`; a lost stage without `loss_reason` a 422 `loss_reason_required`. Honours If-Match."""
+    _visible(request, id)
+    services.opportunity_move(
+        actor=api_actor(request),
+        opportunity_id=id,
+        stage_id=payload.stage,
+        loss_reason=payload.loss_reason or "",
+        expected_version=if_match_version(request),
+    )
+    return _opportunity(request, response, id)
+
+
+@router.delete("/opportunities/{int:id}", response={204: None, **_WRITE_ERRORS}, tags=OPPORTUNITIES)
+def delete_opportunity(request: HttpRequest, id: int) -> Status[None]:
+    """Needs the delete permission. Honours If-Match."""
+    _visible(request, id)
+    services.opportunity_delete(actor=api_actor(request), opportunity_id=id, expected_version=if_match_version(request))
+    return Status(204, None)
+
+
+@router.get("/opportunities/{int:id}/history", response={200: ChangePage, **_READ_ERRORS}, tags=OPPORTUNITIES)
+def list_opportunity_history(request: HttpRequest, id: int, filters: Query[PageParams]) -> dict[str, Any]:
+    """The opportunity's change log, newest first."""
+    check_id(id, _("Opportunity not found."))
+    reject_unknown_params(request, PAGE_PARAMS)
+    qs = selectors.opportunity_history(actor=api_actor(request), opportunity_id=id)
+    return {"items": page(qs, filters.limit, filters.offset), "count": qs.count()}

@@ -1,5 +1,18 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from pearl.pipelines import views
 
 app_name = "pipelines"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("<int:pk>/board/", views.board, name="board"),
+    path("<int:pk>/rules/", views.stage_rules, name="stage_rules"),
+    path("opportunities/", views.opportunity_list, name="opportunity_list"),
+    path("opportunities/new/", views.opportunity_create, name="opportunity_create"),
+    path("opportunities/customer-picker/", views.customer_picker, name="customer_picker"),
+    path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity_detail"),
+    path("opportunities/<int:pk>/edit/", views.opportunity_edit, name="opportunity_edit"),
+    path("opportunities/<int:pk>/move/", views.opportunity_move, name="opportunity_move"),
+    path("opportunities/<int:pk>/delete/", views.opportunity_delete, name="opportunity_delete"),
+]

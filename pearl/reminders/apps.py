@@ -6,3 +6,12 @@ class RemindersConfig(AppConfig):
     name = "pearl.reminders"
     label = "reminders"
     verbose_name = _("Tasks and notifications")
+
+    def ready(self) -> None:
+        from pearl.core import events, handover, sweeps
+        from pearl.reminders.services import open_task_count, reminders_sweep, tasks_handover
+        from pearl.reminders.tasks import on_outbox_queued
+
+        sweeps.register("reminders.due", reminders_sweep)
+        events.subscribe("reminders.outbox_queued", on_outbox_queued)
+        handover.register("tasks", count_fn=open_task_count, transfer_fn=tasks_handover)

@@ -14,6 +14,7 @@ from pearl.activities.selectors.records import (
     customer_activity_overview,
     follow_up_list,
     follow_ups,
+    follow_ups_due,
     with_attachments,
 )
 from pearl.activities.selectors.timeline import (
@@ -48,6 +49,7 @@ __all__ = [
     "encode_cursor",
     "follow_up_list",
     "follow_ups",
+    "follow_ups_due",
     "timeline_events",
     "timeline_kinds",
     "timeline_page",

@@ -131,6 +131,18 @@ def follow_ups(*, actor: User, everyone: bool = False) -> FollowUps:
     return out
 
 
+def follow_ups_due(*, start: dt.datetime, end: dt.datetime) -> list[tuple[int, int, int | None, dt.datetime, str]]:
+    """For sweeps (no actor, every customer): the pending follow-ups due in ``[start, end]``, soonest first,
+    as (communication id, customer id, the customer's owner id, due time, customer name)."""
+    qs = (
+        Communication.objects.filter(next_follow_up_at__gte=start, next_follow_up_at__lte=end)
+        .exclude(_settled_by_later())
+        .order_by("next_follow_up_at", "pk")
+        .values_list("pk", "customer_id", "customer__owner_id", "next_follow_up_at", "customer__name")
+    )
+    return [(pk, customer_id, owner_id, due, name) for pk, customer_id, owner_id, due, name in qs if due is not None]
+
+
 # --- complaints ----------------------------------------------------------------------------------------
 
 

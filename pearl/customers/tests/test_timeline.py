@@ -211,6 +211,7 @@ def test_an_order_status_is_shown_by_its_label_not_its_code(en: Any, org: Org) -
     timeline_record(NewEvent(customer.pk, "order", T0, title="订单 SO1", payload={"status": "delivered"}))
     timeline_record(NewEvent(customer.pk, "complaint", T0, title="虾不新鲜", payload={"status": "resolved"}))
     en.force_login(org.owner)
-    html = en.get(f"/customers/{customer.pk}/timeline/?kind=order&kind=complaint", HTTP_HX_REQUEST="true").content.decode()
+    url = f"/customers/{customer.pk}/timeline/?kind=order&kind=complaint"
+    html = en.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert "Delivered" in html and "delivered" not in html.replace("Delivered", "")
     assert "Resolved" in html

@@ -1,0 +1,27 @@
+from django.db import models
+from django.utils.translation import pgettext_lazy
+
+
+class StageKind(models.TextChoices):
+    """What reaching a stage means: still being worked on, won, or lost (the last two close it)."""
+
+    OPEN = "open", pgettext_lazy("stage kind", "Open")
+    WON = "won", pgettext_lazy("stage kind", "Won")
+    LOST = "lost", pgettext_lazy("stage kind", "Lost")
+
+
+# An opportunity's status is the kind of its stage, kept on the row so lists and the pool's sweep
+# filter on one indexed column.
+OpportunityStatus = StageKind
+
+# The default pipeline the data migration creates: (name, win probability, kind).
+DEFAULT_PIPELINE_NAME = "销售流程"
+DEFAULT_STAGES = [
+    ("新线索", 10, StageKind.OPEN),
+    ("初步沟通", 20, StageKind.OPEN),
+    ("需求确认", 40, StageKind.OPEN),
+    ("方案报价", 60, StageKind.OPEN),
+    ("商务谈判", 80, StageKind.OPEN),
+    ("赢单", 100, StageKind.WON),
+    ("输单", 0, StageKind.LOST),
+]
