@@ -625,6 +625,13 @@ def _setup(seed: int, count: int, history: bool) -> _Plan:
     admin = users["admin"]
     # 刘建华 manages the region and both sales teams: he hears of leads left without follow-up.
     Team.objects.filter(pk__in=[region.pk, teams["team1"].pk, teams["team2"].pk]).update(manager=users["manager"])
+    # The demo company uses its public pool (installed switched off): untouched customers go back to it.
+    from pearl.pools import selectors as pool_selectors
+    from pearl.pools import services as pool_services
+
+    default_pool = pool_selectors.pool_settings_list(actor=admin).filter(is_default=True).first()
+    if default_pool is not None and not default_pool.active:
+        pool_services.pool_update(actor=admin, pool_id=default_pool.pk, data={"active": True})
     tags = {name: tag_create(actor=admin, data={"name": name, "color": color}).pk for name, color in TAGS}
     for definition in CUSTOM_FIELDS:
         custom_field_create(actor=admin, data=dict(definition))

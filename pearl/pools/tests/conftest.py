@@ -27,6 +27,8 @@ def pooled(owner: User, pool: Pool, **data: Any) -> Customer:
 @pytest.fixture
 def pool(org: Org) -> Pool:
     pool = Pool.objects.filter(is_default=True).first() or Pool.objects.create(name="公海", is_default=True)
+    Pool.objects.filter(pk=pool.pk).update(active=True)  # installed switched off (migration 0002)
+    pool.refresh_from_db()
     return pool
 
 
