@@ -28,7 +28,8 @@ from pearl.core.api import (
 from pearl.core.errors import NotFound, ValidationFailed
 from pearl.customers.schemas import ChangePage
 from pearl.pipelines import selectors, services
-from pearl.pipelines.models import Opportunity, Pipeline, Stage, StageRule
+from pearl.pipelines.models import Opportunity, Pipeline, Quote, Stage, StageRule
+from pearl.pipelines.pdf import pdf_response
 from pearl.pipelines.schemas import (
     MoveIn,
     OpportunityDetailOut,
@@ -40,6 +41,11 @@ from pearl.pipelines.schemas import (
     PipelineOut,
     PipelinePage,
     PipelinePatch,
+    QuoteDetailOut,
+    QuoteFilters,
+    QuoteIn,
+    QuotePage,
+    QuotePatch,
     StageIn,
     StageOut,
     StagePatch,
@@ -53,7 +59,7 @@ router = Router()
 _READ_ERRORS = problem_responses(401, 404)
 _LIST_ERRORS = problem_responses(401, 422)
 _WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 422)
-PIPELINES, OPPORTUNITIES = ["pipelines"], ["opportunities"]
+PIPELINES, OPPORTUNITIES, QUOTES = ["pipelines"], ["opportunities"], ["quotes"]
 
 
 def _dump(payload: Any) -> dict[str, Any]:
@@ -261,3 +267,115 @@ def list_opportunity_history(request: HttpRequest, id: int, filters: Query[PageP
     reject_unknown_params(request, PAGE_PARAMS)
     qs = selectors.opportunity_history(actor=api_actor(request), opportunity_id=id)
     return {"items": page(qs, filters.limit, filters.offset), "count": qs.count()}
+
+
+# --- quotes -------------------------------------------------------------------------------------------------
+
+
+def _quote(request: HttpRequest, response: HttpResponse, quote_id: int) -> Quote:
+    check_id(quote_id, _("Quote not found."))
+    quote = selectors.quote_get(actor=api_actor(request), quote_id=quote_id)
+    set_etag(response, quote.version)
+    return quote
+
+
+def _quote_visible(request: HttpRequest, quote_id: int) -> None:
+    """404 before any permission check, so a quote out of scope never answers 403."""
+    check_id(quote_id, _("Quote not found."))
+    if not selectors.quote_visible(actor=api_actor(request)).filter(pk=quote_id).exists():
+        raise NotFound(_("Quote not found."))
+
+
+@router.get("/quotes", response={200: QuotePage, **_LIST_ERRORS, **_READ_ERRORS}, tags=QUOTES)
+def list_quotes(request: HttpRequest, filters: Query[QuoteFilters]) -> dict[str, Any]:
+    """An opportunity's quotes (`opportunity` is required), newest first."""
+    reject_unknown_params(request, set(QuoteFilters.model_fields))
+    qs = selectors.quote_list(actor=api_actor(request), opportunity_id=filters.opportunity)
+    return {"items": page(qs, filters.limit, filters.offset), "count": qs.count()}
+
+
+@router.post("/quotes", response={201: QuoteDetailOut, **_WRITE_ERRORS}, tags=QUOTES, openapi_extra=IDEMPOTENCY_OPENAPI)
+def create_quote(request: HttpRequest, response: HttpResponse, payload: QuoteIn) -> Status[Quote]:
+    """A draft quote for an opportunity you may see, numbered `BJyyyymmdd-0001`. Each line: quantity above
+    zero, unit price not below zero (the product's price when left out), an optional discount; amounts
+    round half up to the fen. A bad line is a 422 naming it (`lines.0.quantity`) and nothing is written."""
+    _visible(request, payload.opportunity)
+    data = _dump(payload)
+    quote = services.quote_create(
+        actor=api_actor(request),
+        opportunity_id=payload.opportunity,
+        lines=data["lines"],
+        valid_until=data.get("valid_until"),
+        note=data.get("note") or "",
+    )
+    response["Location"] = reverse("api:get_quote", args=[quote.pk])
+    return Status(201, _quote(request, response, quote.pk))
+
+
+@router.get("/quotes/{int:id}", response={200: QuoteDetailOut, **_READ_ERRORS}, tags=QUOTES)
+def get_quote(request: HttpRequest, response: HttpResponse, id: int) -> Quote:
+    """One quote with its lines; the ETag is its version."""
+    return _quote(request, response, id)
+
+
+@router.patch("/quotes/{int:id}", response={200: QuoteDetailOut, **_WRITE_ERRORS}, tags=QUOTES)
+def update_quote(request: HttpRequest, response: HttpResponse, id: int, payload: QuotePatch) -> Quote:
+    """Change a draft's lines, valid-until date or note (a sent quote is a 409). Honours If-Match."""
+    _quote_visible(request, id)
+    services.quote_update(
+        actor=api_actor(request), quote_id=id, data=_dump(payload), expected_version=if_match_version(request)
+    )
+    return _quote(request, response, id)
+
+
+@router.delete("/quotes/{int:id}", response={204: None, **_WRITE_ERRORS}, tags=QUOTES)
+def delete_quote(request: HttpRequest, id: int) -> Status[None]:
+    """Delete a draft (a sent quote is a 409); needs the delete permission. Honours If-Match."""
+    _quote_visible(request, id)
+    services.quote_delete(actor=api_actor(request), quote_id=id, expected_version=if_match_version(request))
+    return Status(204, None)
+
+
+def _answer(request: HttpRequest, response: HttpResponse, id: int, service: Any) -> Quote:
+    _quote_visible(request, id)
+    service(actor=api_actor(request), quote_id=id, expected_version=if_match_version(request))
+    return _quote(request, response, id)
+
+
+@router.post(
+    "/quotes/{int:id}/send", response={200: QuoteDetailOut, **_WRITE_ERRORS}, tags=QUOTES,
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)  # fmt: skip
+def send_quote(request: HttpRequest, response: HttpResponse, id: int) -> Quote:
+    """Mark a draft sent; its open opportunity moves forward to the pipeline's quote stage (方案报价), never
+    backwards. Not a draft: 409. Honours If-Match."""
+    return _answer(request, response, id, services.quote_send)
+
+
+@router.post(
+    "/quotes/{int:id}/accept", response={200: QuoteDetailOut, **_WRITE_ERRORS}, tags=QUOTES,
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)  # fmt: skip
+def accept_quote(request: HttpRequest, response: HttpResponse, id: int) -> Quote:
+    """The customer accepted a sent quote (otherwise 409). Honours If-Match."""
+    return _answer(request, response, id, services.quote_accept)
+
+
+@router.post(
+    "/quotes/{int:id}/reject", response={200: QuoteDetailOut, **_WRITE_ERRORS}, tags=QUOTES,
+    openapi_extra=IDEMPOTENCY_OPENAPI,
+)  # fmt: skip
+def reject_quote(request: HttpRequest, response: HttpResponse, id: int) -> Quote:
+    """The customer turned a sent quote down (otherwise 409). Honours If-Match."""
+    return _answer(request, response, id, services.quote_reject)
+
+
+@router.get(
+    "/quotes/{int:id}/pdf", response={200: None, **_READ_ERRORS}, tags=QUOTES,
+    openapi_extra={"responses": {200: {"description": "The printable quote.", "content": {"application/pdf": {}}}}},
+)  # fmt: skip
+def get_quote_pdf(request: HttpRequest, id: int) -> HttpResponse:
+    """The printable quote (报价单) as a PDF in Chinese."""
+    check_id(id, _("Quote not found."))
+    document = selectors.quote_document(actor=api_actor(request), quote_id=id)
+    return pdf_response(document)

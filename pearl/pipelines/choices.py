@@ -25,3 +25,34 @@ DEFAULT_STAGES = [
     ("赢单", 100, StageKind.WON),
     ("输单", 0, StageKind.LOST),
 ]
+
+
+class StageRole(models.TextChoices):
+    """What a stage stands for, so code finds it whatever it is called (``quote``: a sent quote moves
+    the opportunity there)."""
+
+    QUOTE = "quote", pgettext_lazy("stage role", "Quote")
+
+
+QUOTE_STAGE_NAME = "方案报价"  # the default pipeline's quote stage, used when no stage has the role
+
+
+class QuoteStatus(models.TextChoices):
+    DRAFT = "draft", pgettext_lazy("quote status", "Draft")
+    SENT = "sent", pgettext_lazy("quote status", "Sent")
+    ACCEPTED = "accepted", pgettext_lazy("quote status", "Accepted")
+    REJECTED = "rejected", pgettext_lazy("quote status", "Rejected")
+    EXPIRED = "expired", pgettext_lazy("quote status", "Expired")
+
+
+# Allowed quote transitions: a draft is sent; a sent quote is answered (accepted / rejected) or runs out.
+QUOTE_TRANSITIONS: dict[str, set[str]] = {
+    QuoteStatus.DRAFT: {QuoteStatus.SENT},
+    QuoteStatus.SENT: {QuoteStatus.ACCEPTED, QuoteStatus.REJECTED, QuoteStatus.EXPIRED},
+    QuoteStatus.ACCEPTED: set(),
+    QuoteStatus.REJECTED: set(),
+    QuoteStatus.EXPIRED: set(),
+}
+
+# Days a sent quote may wait for an answer before its owner gets a follow-up task.
+QUOTE_FOLLOW_UP_DAYS = 3

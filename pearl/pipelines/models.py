@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from pearl.activities.choices import CommunicationKind, Outcome
 from pearl.core.models import VersionedModel
 from pearl.customers.models import Customer
-from pearl.pipelines.choices import OpportunityStatus, StageKind
+from pearl.pipelines.choices import OpportunityStatus, QuoteStatus, StageKind, StageRole
 from pearl.sales.models import Product
 
 ZERO = Decimal("0.00")
@@ -48,6 +48,8 @@ class Stage(models.Model):
     order = models.PositiveIntegerField(_("order"), default=0)
     probability = models.PositiveSmallIntegerField(_("win probability (%)"), default=0)
     kind = models.CharField(_("kind"), max_length=8, choices=StageKind.choices, default=StageKind.OPEN)
+    # NULL (not "") for "no role", so the unique constraint below leaves role-less stages alone.
+    role = models.CharField(_("stage role"), max_length=8, choices=StageRole.choices, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         ordering = ["pipeline_id", "order", "id"]
@@ -56,6 +58,9 @@ class Stage(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["pipeline", "name"], name="stage_pipeline_name_uniq"),
             models.CheckConstraint(condition=Q(probability__lte=100), name="stage_probability_max"),
+            models.UniqueConstraint(
+                fields=["pipeline", "role"], condition=Q(role__isnull=False), name="stage_pipeline_role_uniq"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -168,3 +173,68 @@ class StageRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.communication_kind}/{self.outcome or '*'} → {self.target_stage_id}"
+
+
+class Quote(VersionedModel):
+    """A quote (报价单) for an opportunity: draft → sent → accepted / rejected / expired
+    (``choices.QUOTE_TRANSITIONS``). Totals are the sum of the lines' amounts, each rounded half up to the fen."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="quotes")
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    status = models.CharField(_("status"), max_length=8, choices=QuoteStatus.choices, default=QuoteStatus.DRAFT)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    subtotal = models.DecimalField(_("subtotal"), max_digits=14, decimal_places=2, default=ZERO)
+    discount = models.DecimalField(_("discount"), max_digits=14, decimal_places=2, default=ZERO)
+    total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=ZERO)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("created by"),
+    )  # fmt: skip
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    responded_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    # When the sweep asked the owner to follow up an unanswered quote (once per quote).
+    follow_up_at = models.DateTimeField(_("follow-up asked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("quote")
+        verbose_name_plural = _("quotes")
+        indexes = [
+            models.Index(fields=["opportunity", "-id"], name="quote_opp_idx"),
+            models.Index(
+                fields=["sent_at"], name="quote_waiting_idx", condition=Q(status="sent", follow_up_at__isnull=True)
+            ),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(total__gte=0), name="quote_total_nonneg")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class QuoteLine(models.Model):
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("product")
+    )
+    description = models.CharField(_("description"), max_length=200)
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3)
+    unit = models.CharField(_("unit"), max_length=16, blank=True)
+    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
+    discount = models.DecimalField(_("discount"), max_digits=12, decimal_places=2, default=ZERO)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("quote line")
+        verbose_name_plural = _("quote lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="quote_line_quantity_pos"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="quote_line_price_nonneg"),
+            models.CheckConstraint(condition=Q(discount__gte=0), name="quote_line_discount_nonneg"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="quote_line_amount_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description} × {self.quantity}"

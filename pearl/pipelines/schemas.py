@@ -13,8 +13,8 @@ from pydantic import ConfigDict, Field
 
 from pearl.activities.choices import CommunicationKind, Outcome
 from pearl.core.api import MAX_ID, PageParams
-from pearl.pipelines.choices import OpportunityStatus, StageKind
-from pearl.pipelines.models import Opportunity, Pipeline, Stage, StageRule
+from pearl.pipelines.choices import OpportunityStatus, QuoteStatus, StageKind
+from pearl.pipelines.models import Opportunity, Pipeline, Quote, Stage, StageRule
 from pearl.sales.schemas import Number
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -231,3 +231,101 @@ class StageRuleIn(_Input):
 class StageRulePage(Schema):
     items: list[StageRuleOut]
     count: int
+
+
+# --- quotes -----------------------------------------------------------------------------------------------
+
+
+class QuoteLineIn(_Input):
+    product: Id | None = Field(
+        None, description="Optional; gives the description, unit and price when those are left out."
+    )
+    description: str | None = Field(None, max_length=200)
+    quantity: Number = Field(description="Above zero, up to three places.")
+    unit: str | None = Field(None, max_length=16)
+    unit_price: Number | None = Field(None, description="Not below zero; the product's price when left out.")
+    discount: Number | None = Field(None, description="Money off the line, at most its value.")
+
+
+class QuoteLineOut(Schema):
+    product: int | None
+    description: str
+    quantity: str
+    unit: str
+    unit_price: str
+    discount: str
+    amount: str = Field(description="quantity × unit price − discount, rounded half up to the fen.")
+
+
+class QuoteOut(Schema):
+    id: int
+    number: str = Field(examples=["BJ20261206-0001"])
+    opportunity: int
+    status: str = Field(json_schema_extra=_enum(QuoteStatus.values))
+    valid_until: dt.date | None
+    note: str
+    currency: str
+    subtotal: str
+    discount: str
+    total: str
+    sent_at: dt.datetime | None
+    responded_at: dt.datetime | None
+    created_at: dt.datetime
+    version: int
+
+    @staticmethod
+    def resolve_opportunity(obj: Quote) -> int:
+        return obj.opportunity_id
+
+    @staticmethod
+    def resolve_subtotal(obj: Quote) -> str:
+        return f"{obj.subtotal:.2f}"
+
+    @staticmethod
+    def resolve_discount(obj: Quote) -> str:
+        return f"{obj.discount:.2f}"
+
+    @staticmethod
+    def resolve_total(obj: Quote) -> str:
+        return f"{obj.total:.2f}"
+
+
+class QuoteDetailOut(QuoteOut):
+    lines: list[QuoteLineOut]
+
+    @staticmethod
+    def resolve_lines(obj: Quote) -> list[dict[str, Any]]:
+        return [
+            {
+                "product": line.product_id,
+                "description": line.description,
+                "quantity": f"{line.quantity.normalize():f}",
+                "unit": line.unit,
+                "unit_price": f"{line.unit_price:.2f}",
+                "discount": f"{line.discount:.2f}",
+                "amount": f"{line.amount:.2f}",
+            }
+            for line in obj.lines.all()
+        ]
+
+
+class QuotePage(Schema):
+    items: list[QuoteOut]
+    count: int
+
+
+class QuoteIn(_Input):
+    opportunity: Id
+    lines: list[QuoteLineIn] = Field(min_length=1, max_length=100)
+    valid_until: dt.date | None = None
+    note: str | None = Field(None, max_length=2000)
+
+
+class QuotePatch(_Input):
+    lines: list[QuoteLineIn] | None = Field(None, description="Replaces all lines.")
+    valid_until: dt.date | None = None
+    note: str | None = Field(None, max_length=2000)
+
+
+class QuoteFilters(PageParams):
+    opportunity: Id

@@ -8,18 +8,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, F, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pearl.accounts.models import User
+from pearl.accounts.models import Team, User
 from pearl.core.errors import NotFound, ValidationFailed
 from pearl.core.models import ChangeLog
 from pearl.core.permissions import scope_q
 from pearl.pipelines.choices import OpportunityStatus
 from pearl.pipelines.filters import OpportunityFilterForm, filter_errors
-from pearl.pipelines.models import ZERO, Opportunity, Pipeline, Stage, StageChange, StageRule
+from pearl.pipelines.models import ZERO, Opportunity, Pipeline, Quote, Stage, StageChange, StageRule
+from pearl.sales import selectors as sales_selectors
 from pearl.sales.services.common import as_id
 
 BOARD_COLUMN_CAP = 200
@@ -220,3 +222,55 @@ def board(
         if column is not None:
             column.cards.append(card)
     return Board(pipeline, [columns[s.pk] for s in stages])
+
+
+# --- quotes -----------------------------------------------------------------------------------------------
+
+
+def quote_visible(*, actor: User) -> QuerySet[Quote]:
+    """Quotes of the opportunities the actor may see."""
+    return Quote.objects.filter(scope_q(actor, owner="opportunity__owner", team="opportunity__team"))
+
+
+def quote_list(*, actor: User, opportunity_id: Any) -> QuerySet[Quote]:
+    """An opportunity's quotes, newest first (NotFound when the opportunity is out of scope)."""
+    opportunity = opportunity_get(actor=actor, opportunity_id=opportunity_id)
+    return quote_visible(actor=actor).filter(opportunity=opportunity).order_by("-id")
+
+
+def quote_get(*, actor: User, quote_id: Any) -> Quote:
+    pk = as_id(quote_id)
+    qs = quote_visible(actor=actor).select_related(
+        "opportunity", "opportunity__customer", "opportunity__owner", "opportunity__stage"
+    )
+    quote = qs.prefetch_related("lines__product").filter(pk=pk).first() if pk else None
+    if quote is None:
+        raise NotFound(_("Quote not found."))
+    return quote
+
+
+@dataclass
+class QuoteDocument:
+    """What a printed quote shows: the seller, the buyer (with 开票信息 when kept), the quote and its lines."""
+
+    quote: Quote
+    seller: str
+    buyer: str
+    billing: Any
+    lines: list[Any]
+
+
+def quote_document(*, actor: User, quote_id: Any) -> QuoteDocument:
+    quote = quote_get(actor=actor, quote_id=quote_id)
+    seller = getattr(settings, "PEARL_COMPANY_NAME", "") or ""
+    if not seller:
+        top = Team.objects.filter(parent=None).order_by("id").first()
+        seller = top.name if top else ""
+    customer = quote.opportunity.customer
+    try:
+        billing = sales_selectors.billing_get(actor=actor, customer_id=customer.pk)
+    except NotFound:  # the customer is someone else's: the quote prints without 开票信息
+        billing = None
+    return QuoteDocument(
+        quote=quote, seller=seller, buyer=customer.name, billing=billing, lines=list(quote.lines.all())
+    )

@@ -15,4 +15,10 @@ urlpatterns = [
     path("opportunities/<int:pk>/edit/", views.opportunity_edit, name="opportunity_edit"),
     path("opportunities/<int:pk>/move/", views.opportunity_move, name="opportunity_move"),
     path("opportunities/<int:pk>/delete/", views.opportunity_delete, name="opportunity_delete"),
+    path("opportunities/<int:pk>/quotes/new/", views.quote_create, name="quote_create"),
+    path("quotes/<int:pk>/", views.quote_detail, name="quote_detail"),
+    path("quotes/<int:pk>/print/", views.quote_print, name="quote_print"),
+    path("quotes/<int:pk>/pdf/", views.quote_pdf, name="quote_pdf"),
+    path("quotes/<int:pk>/delete/", views.quote_delete, name="quote_delete"),
+    path("quotes/<int:pk>/<slug:action>/", views.quote_action, name="quote_action"),
 ]

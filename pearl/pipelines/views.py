@@ -38,6 +38,7 @@ from pearl.pipelines import selectors, services
 from pearl.pipelines.choices import OpportunityStatus, StageKind
 from pearl.pipelines.forms import OpportunityFilterPageForm, OpportunityForm, StageRuleForm
 from pearl.pipelines.models import Opportunity, Pipeline
+from pearl.pipelines.pdf import pdf_response
 
 page = page_view(error_template="pipelines/error.html")
 render = functools.partial(render_page, nav="pipelines")
@@ -244,6 +245,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": _history(actor, opportunity, stages),
             "pipelines": _pipelines(actor),
             "days": selectors.days_in_stage(opportunity),
+            "quotes": list(selectors.quote_list(actor=actor, opportunity_id=pk)),
         },
     )
 
@@ -491,3 +493,123 @@ def stage_rules(request: HttpRequest, pk: int) -> HttpResponse:
         "pipelines": _pipelines(actor),
     }
     return render(request, "pipelines/stage_rules.html", context, status=status)
+
+
+# --- quotes -----------------------------------------------------------------------------------------------
+
+QUOTE_FORM_ROWS = 5
+QUOTE_LINE_FIELDS = ("product", "description", "quantity", "unit", "unit_price", "discount")
+PRODUCT_CHOICES_LIMIT = 500
+
+
+def _quote_rows(post: Any) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """(every row as typed, the rows with something in them) from ``<field>_<n>`` inputs."""
+    rows = [{f: post.get(f"{f}_{i}", "").strip() for f in QUOTE_LINE_FIELDS} for i in range(QUOTE_FORM_ROWS)]
+    return rows, [row for row in rows if any(row.values())]
+
+
+def _product_choices(actor: User) -> list[Any]:
+    from pearl.sales import selectors as sales_selectors
+
+    return list(sales_selectors.product_list(actor=actor).filter(is_active=True)[:PRODUCT_CHOICES_LIMIT])
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def quote_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """新建报价: a draft quote with up to five line rows (a product, or a description of what is quoted)."""
+    actor = actor_of(request)
+    opportunity = selectors.opportunity_get(actor=actor, opportunity_id=pk)
+    require(actor, "edit")
+    rows, filled = _quote_rows(request.POST)
+    errors: dict[str, list[str]] = {}
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            quote = services.quote_create(
+                actor=actor,
+                opportunity_id=pk,
+                lines=[{k: v for k, v in row.items() if v} for row in filled],
+                valid_until=request.POST.get("valid_until") or None,
+                note=request.POST.get("note", ""),
+            )
+        except FORM_ERRORS as exc:
+            error, status = exc.message, exc.status
+            errors = dict(getattr(exc, "field_errors", None) or {})
+        else:
+            messages.success(request, _("Quote %(number)s created.") % {"number": quote.number})
+            return redirect("pipelines:quote_detail", pk=quote.pk)
+    if filled:  # the rows as typed are shown again, empty ones after
+        rows = filled + [dict.fromkeys(QUOTE_LINE_FIELDS, "") for _ in range(QUOTE_FORM_ROWS - len(filled))]
+    context = {
+        "opportunity": opportunity,
+        "rows": [{"index": i, **row} for i, row in enumerate(rows)],
+        "products": _product_choices(actor),
+        "valid_until": request.POST.get("valid_until", ""),
+        "note": request.POST.get("note", ""),
+        "error": error,
+        "messages_list": [m for messages_ in errors.values() for m in messages_],
+    }
+    return render(request, "pipelines/quote_form.html", context, status=status)
+
+
+@page
+@require_GET
+def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = actor_of(request)
+    quote = selectors.quote_get(actor=actor, quote_id=pk)
+    return render(request, "pipelines/quote_detail.html", {"quote": quote, "lines": list(quote.lines.all())})
+
+
+QUOTE_ACTIONS = {"send": services.quote_send, "accept": services.quote_accept, "reject": services.quote_reject}
+
+
+@page
+@require_POST
+def quote_action(request: HttpRequest, pk: int, action: str) -> HttpResponseBase:
+    """Send, accept or reject (the buttons of the quote page); a refusal comes back as a message."""
+    actor = actor_of(request)
+    quote = selectors.quote_get(actor=actor, quote_id=pk)
+    service = QUOTE_ACTIONS.get(action)
+    if service is None:
+        return redirect("pipelines:quote_detail", pk=pk)
+    try:
+        service(actor=actor, quote_id=pk, expected_version=form_version(request.POST.get("version")))
+    except (*FORM_ERRORS, PreconditionFailed) as exc:
+        messages.error(request, exc.message)
+    else:
+        done = {
+            "send": _("Quote %(number)s marked sent."),
+            "accept": _("Quote %(number)s marked accepted."),
+            "reject": _("Quote %(number)s marked rejected."),
+        }
+        messages.success(request, done[action] % {"number": quote.number})
+    return redirect("pipelines:quote_detail", pk=pk)
+
+
+@page
+@require_POST
+def quote_delete(request: HttpRequest, pk: int) -> HttpResponseBase:
+    actor = actor_of(request)
+    quote = selectors.quote_get(actor=actor, quote_id=pk)
+    try:
+        services.quote_delete(actor=actor, quote_id=pk, expected_version=form_version(request.POST.get("version")))
+    except (*FORM_ERRORS, PreconditionFailed) as exc:
+        messages.error(request, exc.message)
+        return redirect("pipelines:quote_detail", pk=pk)
+    messages.success(request, _("Quote %(number)s deleted.") % {"number": quote.number})
+    return redirect("pipelines:opportunity_detail", pk=quote.opportunity_id)
+
+
+@page
+@require_GET
+def quote_print(request: HttpRequest, pk: int) -> HttpResponse:
+    """The quote as a page to print from the browser (the same content as the PDF)."""
+    document = selectors.quote_document(actor=actor_of(request), quote_id=pk)
+    return render(request, "pipelines/quote_print.html", {"doc": document, "quote": document.quote})
+
+
+@page
+@require_GET
+def quote_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    return pdf_response(selectors.quote_document(actor=actor_of(request), quote_id=pk))

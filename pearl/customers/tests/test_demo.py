@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 from typing import Any
 
@@ -73,7 +74,9 @@ def test_builds_users_teams_and_customers_of_every_type(loaded: str) -> None:
 
 def test_every_customer_has_primary_contact_identities_and_an_owner_in_its_team(loaded: str) -> None:
     sales = set(User.objects.filter(role__name="sales").values_list("pk", flat=True))
-    for customer in Customer.objects.annotate(
+    # A handful were given back to the public pool by their owners: nobody owns those.
+    assert not Customer.objects.filter(owner__isnull=True).exclude(pool_entry__isnull=False).exists()
+    for customer in Customer.objects.filter(pool_entry__isnull=True).annotate(
         n=Count("contacts"), primaries=Count("contacts", filter=Q(contacts__is_primary=True))
     ).select_related("owner"):
         assert 1 <= customer.n <= 3
@@ -101,7 +104,7 @@ def test_history_has_a_create_row_per_customer_and_contact(loaded: str) -> None:
     assert ChangeLog.objects.filter(object_type="customers.customer", action="create", channel="command").count() \
         == 200
     assert ChangeLog.objects.filter(object_type="customers.contact").count() == Contact.objects.count()
-    row = ChangeLog.objects.filter(object_type="customers.customer").first()
+    row = ChangeLog.objects.filter(object_type="customers.customer", action="create").first()
     assert row is not None and row.changes["name"][1] == Customer.objects.get(pk=row.object_id).name
 
 
@@ -111,7 +114,8 @@ def test_scopes_sales_see_their_own_manager_sees_the_teams(loaded: str) -> None:
     assert mine == set(Customer.objects.filter(owner=sales1).values_list("pk", flat=True))
     assert 0 < len(mine) < 200
     assert not mine & set(customer_list(actor=sales2, filters={}).values_list("pk", flat=True))
-    assert customer_list(actor=manager, filters={}).count() == 200
+    pooled = Customer.objects.filter(owner__isnull=True).count()  # given back to the public pool: nobody's
+    assert customer_list(actor=manager, filters={}).count() == 200 - pooled
 
 
 def test_a_generated_contacts_phone_tail_and_name_find_its_customer(loaded: str) -> None:
@@ -336,3 +340,46 @@ def test_a_big_history_load_in_worker_processes_is_the_same_as_a_small_one(monke
     assert [(line[0] - shift, *line[1:]) for line in got[1]] == expected[1]
     assert got[2] == expected[2] and got[4] == expected[4]
     assert [e[0] for e in got[3]] == [e[0] for e in expected[3]]
+
+
+def test_the_demo_has_leads_assigned_by_rules_opportunities_a_public_pool_and_tasks(loaded: str) -> None:
+    from pearl.leads.models import AssignmentRule, Lead
+    from pearl.pipelines.models import Opportunity, StageChange
+    from pearl.pools.models import PoolEntry
+    from pearl.reminders.models import Notification, Task
+
+    assert AssignmentRule.objects.count() == 2
+    leads = list(Lead.objects.select_related("owner", "assigned_rule"))
+    assert len(leads) == 50  # 5 % of 200, at least 50
+    assert {lead.owner.username if lead.owner else None for lead in leads} == {"sales1", "sales2"}
+    rules = {lead.pk: lead.assigned_rule.name if lead.assigned_rule else "" for lead in leads}
+    assert all(rules[lead.pk] and rules[lead.pk] in lead.assignment_reason for lead in leads)
+    south = [lead for lead in leads if lead.province in ("广东省", "广西壮族自治区", "海南省")]
+    assert south and all(rules[lead.pk] == "华南客户轮流分配" for lead in south)
+    assert {rules[lead.pk] for lead in leads if lead not in south} <= {"其他地区给线索最少的人"}
+    statuses = {lead.status for lead in leads}
+    assert {"new", "contacted", "converted", "disqualified"} <= statuses
+    assert all(lead.disqualify_reason for lead in leads if lead.status == "disqualified")
+    converted = [lead for lead in leads if lead.status == "converted"]
+    assert converted and all(
+        lead.converted_customer_id and Customer.objects.filter(pk=lead.converted_customer_id).exists()
+        for lead in converted
+    )
+    now = timezone.now()
+    day_ago = now - dt.timedelta(hours=24)
+    stale = [lead for lead in leads if lead.status == "new" and lead.assigned_at and lead.assigned_at < day_ago]
+    assert stale and all(lead.first_follow_up_at is None for lead in stale)
+    assert Notification.objects.filter(recipient__username="manager").exists()  # the no-follow-up reminder
+    assert min(lead.created_at for lead in leads) < now - dt.timedelta(days=30)
+
+    opportunities = Opportunity.objects.all()
+    assert opportunities.count() == 20
+    assert len(set(opportunities.values_list("stage_id", flat=True))) >= 3
+    assert opportunities.filter(status="won").exists() or opportunities.filter(status="lost").exists()
+    assert all(o.loss_reason for o in opportunities.filter(status="lost"))
+    assert StageChange.objects.count() > opportunities.count()  # moves, not only creations
+
+    entries = PoolEntry.objects.select_related("pool", "customer")
+    assert entries.count() > 0 and all(e.pool.active and e.customer.owner_id is None and e.note for e in entries)
+    assert Task.objects.filter(owner__username="sales1").count() >= 3
+    assert "50" in loaded and "20" in loaded  # the summary names the leads and the opportunities

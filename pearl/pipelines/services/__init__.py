@@ -17,6 +17,15 @@ from pearl.pipelines.services.opportunities import (
     opportunity_move,
     opportunity_update,
 )
+from pearl.pipelines.services.quotes import (
+    quote_accept,
+    quote_create,
+    quote_delete,
+    quote_reject,
+    quote_send,
+    quote_update,
+    quotes_follow_up_sweep,
+)
 
 __all__ = [
     "LossReasonRequired",
@@ -30,6 +39,13 @@ __all__ = [
     "opportunity_update",
     "pipeline_create",
     "pipeline_update",
+    "quote_accept",
+    "quote_create",
+    "quote_delete",
+    "quote_reject",
+    "quote_send",
+    "quote_update",
+    "quotes_follow_up_sweep",
     "stage_create",
     "stage_rule_delete",
     "stage_rule_set",

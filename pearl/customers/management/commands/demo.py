@@ -108,6 +108,7 @@ class Command(BaseCommand):
             )
             if result.trade is not None:
                 self._derive(verbose)
+            self._sales_automation(count, seed)
         self._print_logins(options)
         if not options["no_serve"]:
             call_command("serve", host=options["host"], port=options["port"])
@@ -157,6 +158,32 @@ class Command(BaseCommand):
             "seconds": time.monotonic() - started})
         if verbose:
             self.stdout.write(f"  {summary}")
+
+    def _sales_automation(self, count: int, seed: int) -> None:
+        """Leads and their rules, opportunities, a few customers in the public pool, sales1's tasks."""
+        from pearl.leads.demo import build_leads
+        from pearl.leads.services import leads_reminders_sweep
+        from pearl.pipelines.demo import build_opportunities
+        from pearl.pools.demo import build_pool
+        from pearl.reminders.demo import build_tasks
+
+        started = time.monotonic()
+        now = timezone.now()
+        with acting_through(Channel.COMMAND):
+            leads = build_leads(customers=count, seed=seed, now=now)
+            leads_reminders_sweep(now)  # the no-follow-up reminders of the leads left untouched
+            opportunities = build_opportunities(customers=count, seed=seed, now=now)
+            pooled = build_pool(seed=seed)
+            tasks = build_tasks(seed=seed, now=now)
+        open_leads = leads.by_status.get("new", 0) + leads.by_status.get("contacted", 0)
+        self.stdout.write(
+            _("Sales: %(leads)s leads (%(open)s open, %(converted)s converted), %(opportunities)s opportunities, "
+              "%(pooled)s customers in the public pool, %(tasks)s tasks in %(seconds).0f s.")
+            % {"leads": f"{leads.leads:,}", "open": f"{open_leads:,}",
+               "converted": f"{leads.by_status.get('converted', 0):,}",
+               "opportunities": f"{opportunities.opportunities:,}", "pooled": pooled, "tasks": tasks,
+               "seconds": time.monotonic() - started}
+        )
 
     def _print_logins(self, options: dict[str, Any]) -> None:
         from pearl.customers.demo import PASSWORD, USERS
