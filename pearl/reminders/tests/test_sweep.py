@@ -156,3 +156,13 @@ def test_a_failed_send_keeps_the_message_with_its_error(org: Org, smtp: None) ->
     assert message.sent_at is None and "smtp down" in message.error
     assert channels.outbox_deliver([pk]) == 1  # the default email sender now
     assert len(mail.outbox) == 1
+
+
+def test_the_worker_runs_the_reminders_every_ten_minutes(org: Org) -> None:
+    from pearl.reminders.tasks import FREQUENT_SWEEPS, frequent_sweeps
+
+    task = services.task_create(actor=org.owner, owner=org.owner, title="回电话", due_at=timezone.now())
+    result = frequent_sweeps.call_local()
+    assert sorted(result) == sorted(FREQUENT_SWEEPS) == ["leads.reminders", "reminders.due"]
+    assert result["reminders.due"]["task_due_notified"] == 1
+    assert Notification.objects.get().subject_id == task.pk
