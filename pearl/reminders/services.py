@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -61,11 +62,14 @@ def _existing_keys(pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
     """Which of these (recipient, dedupe key) pairs already have a notification (a read per 500 keys)."""
     found: set[tuple[int, str]] = set()
     keys = sorted({key for _, key in pairs if key})
+    recipients = sorted({pk for pk, key in pairs if key})
     for start in range(0, len(keys), CHUNK):
+        # Both columns, so the (recipient, dedupe key) unique index answers: on the key alone the read
+        # scanned every notification (70 ms each at 20k rows, and growing with the table).
         found.update(
-            Notification.objects.filter(dedupe_key__in=keys[start : start + CHUNK]).values_list(
-                "recipient_id", "dedupe_key"
-            )
+            Notification.objects.filter(
+                recipient_id__in=recipients, dedupe_key__in=keys[start : start + CHUNK]
+            ).values_list("recipient_id", "dedupe_key")
         )
     return found
 
@@ -130,6 +134,41 @@ def notify(
             )
         if new:
             emit("notifications.created", recipient_ids=[n.recipient_id for n in new])
+    return len(new)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notification of a batch (``notify_many``): a rule telling many people many different things."""
+
+    recipient: User
+    title: str
+    body: str = ""
+    link: str = ""
+    subject: tuple[str, int] | None = None
+    dedupe_key: str = ""
+
+
+def notify_many(notices: Sequence[Notice]) -> int:
+    """``notify`` for many different notifications at once (a sweep warning thousands of owners): one
+    read of the existing dedupe keys per 500, one bulk insert. Returns how many were created."""
+    rows = []
+    for notice in notices:
+        title = _one_line(notice.title, TITLE_LIMIT)
+        if not title or notice.recipient is None or not notice.recipient.pk:
+            continue
+        subject_type, subject_id = notice.subject or ("", None)
+        rows.append(
+            Notification(
+                recipient_id=notice.recipient.pk, title=title, body=strip_control(notice.body or "")[:BODY_LIMIT],
+                link=(notice.link or "").strip()[:LINK_LIMIT], subject_type=subject_type, subject_id=subject_id,
+                dedupe_key=(notice.dedupe_key or "").strip()[:KEY_LIMIT],
+            )
+        )  # fmt: skip
+    with transaction.atomic():
+        new = notifications_insert(rows)
+        if new:
+            emit("notifications.created", recipient_ids=sorted({n.recipient_id for n in new}))
     return len(new)
 
 
