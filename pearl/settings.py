@@ -176,7 +176,13 @@ MEDIA_ROOT = DATA_DIR / "media"
 REDIS_URL = os.environ.get("PEARL_REDIS_URL", "")
 PEARL_INPROCESS_WORKER = not REDIS_URL or _env_bool("PEARL_INPROCESS_WORKER")
 if REDIS_URL:
-    HUEY = {"huey_class": "huey.RedisHuey", "name": "pearl", "url": REDIS_URL, "immediate": False}
+    # PEARL_HUEY_NAME: the queue's name in Redis, for several Pearl installs (or a test) sharing one server.
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": os.environ.get("PEARL_HUEY_NAME", "pearl"),
+        "url": REDIS_URL,
+        "immediate": False,
+    }
 else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
