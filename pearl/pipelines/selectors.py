@@ -24,7 +24,7 @@ from pearl.pipelines.models import ZERO, Opportunity, Pipeline, Quote, Stage, St
 from pearl.sales import selectors as sales_selectors
 from pearl.sales.services.common import as_id
 
-BOARD_COLUMN_CAP = 200
+BOARD_COLUMN_CAP = 100
 CENT = Decimal("0.01")
 
 
