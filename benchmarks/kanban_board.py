@@ -25,6 +25,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _bench import database_version, django_on  # noqa: E402  (beside this script)
+
 RESULTS = ROOT / "benchmarks" / "results" / "kanban_board.md"
 
 
@@ -92,7 +95,6 @@ def _naive_board(pipeline_id: int) -> int:
 
 
 def run(args: argparse.Namespace) -> None:
-    from django.db import connection
     from django.test import Client
 
     from pearl.accounts.models import User
@@ -114,10 +116,7 @@ def run(args: argparse.Namespace) -> None:
         t = time.perf_counter()
         _naive_board(pipeline_id)
         naive.append(time.perf_counter() - t)
-    vendor = connection.vendor
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT sqlite_version()" if vendor == "sqlite" else "SHOW server_version")
-        version = f"{'SQLite' if vendor == 'sqlite' else 'PostgreSQL'} {cursor.fetchone()[0]}"
+    version = database_version()
     p95 = _p95(times)
     lines = [
         f"## Pipeline board — {version} — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
@@ -144,26 +143,7 @@ def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = _args()
-    os.environ["PEARL_DATA_DIR"] = args.data_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "pearl.settings"
-    os.environ.setdefault("PEARL_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.test.utils import setup_test_environment
-
-    if not args.database_url:
-        from django.db.backends.sqlite3.base import DatabaseWrapper
-
-        DatabaseWrapper.check_constraints = lambda self, table_names=None: None  # type: ignore[method-assign]
-    call_command("migrate", verbosity=0)
-    setup_test_environment()
+    django_on(args.data_dir, args.database_url, test_client=True)
     run(args)
 
 

@@ -32,6 +32,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _bench import database_version, django_on  # noqa: E402  (beside this script)
+
 RESULTS = ROOT / "benchmarks" / "results" / "lead_assignment.md"
 SOUTH = ["广东省", "广西壮族自治区", "海南省", "福建省"]
 OTHER = ["浙江省", "江苏省", "湖南省", "湖北省", "四川省", "山东省"]
@@ -107,7 +110,6 @@ def _setup(args: argparse.Namespace, rng: random.Random) -> tuple[Any, list[int]
 
 
 def run(args: argparse.Namespace) -> None:
-    from django.db import connection
     from django.test import Client
 
     from pearl.accounts.services import token_create
@@ -153,10 +155,7 @@ def run(args: argparse.Namespace) -> None:
         assert response.status_code == 201, response.content[:300]
         assert json.loads(response.content)["owner"], "the answer names the owner"
 
-    vendor = connection.vendor
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT sqlite_version()" if vendor == "sqlite" else "SHOW server_version")
-        version = f"{'SQLite' if vendor == 'sqlite' else 'PostgreSQL'} {cursor.fetchone()[0]}"
+    version = database_version()
     rate, naive_rate = args.incoming / bulk_seconds, args.naive / naive_seconds
     p95 = sorted(latencies)[max(int(len(latencies) * 0.95) - 1, 0)]
     lines = [
@@ -191,28 +190,7 @@ def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = _args()
-    os.environ["PEARL_DATA_DIR"] = args.data_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "pearl.settings"
-    os.environ.setdefault("PEARL_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.test.utils import setup_test_environment
-
-    if not args.database_url:
-        # New tables on a consistent copy: skip SQLite's whole-database foreign-key check after the
-        # migration (tens of minutes over a million customers' rows).
-        from django.db.backends.sqlite3.base import DatabaseWrapper
-
-        DatabaseWrapper.check_constraints = lambda self, table_names=None: None  # type: ignore[method-assign]
-    call_command("migrate", verbosity=0)
-    setup_test_environment()
+    django_on(args.data_dir, args.database_url, test_client=True)
     run(args)
 
 

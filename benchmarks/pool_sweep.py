@@ -31,6 +31,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _bench import database_version, django_on  # noqa: E402  (beside this script)
+
 RESULTS = ROOT / "benchmarks" / "results" / "pool_sweep.md"
 SWEEPS = ["pools.reclaim", "leads.reminders", "reminders.due"]
 
@@ -101,7 +104,6 @@ def _baseline(sample: int, at: dt.datetime) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> None:
-    from django.db import connection
     from django.utils import timezone
 
     from pearl.accounts.models import User
@@ -129,10 +131,7 @@ def run(args: argparse.Namespace) -> None:
     print("sweep 3 (the next night)", flush=True)
     nightly, nightly_parts = _sweep(nightly_at)
 
-    vendor = connection.vendor
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT sqlite_version()" if vendor == "sqlite" else "SHOW server_version")
-        version = f"{'SQLite' if vendor == 'sqlite' else 'PostgreSQL'} {cursor.fetchone()[0]}"
+    version = database_version()
 
     def parts(found: dict[str, Any]) -> str:
         return "; ".join(f"`{name}` {sec:.1f} s {summary}" for name, (sec, summary) in found.items())
@@ -171,24 +170,7 @@ def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = _args()
-    os.environ["PEARL_DATA_DIR"] = args.data_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "pearl.settings"
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    if not args.database_url:
-        # New tables on a consistent copy: skip SQLite's whole-database foreign-key check after migrating.
-        from django.db.backends.sqlite3.base import DatabaseWrapper
-
-        DatabaseWrapper.check_constraints = lambda self, table_names=None: None  # type: ignore[method-assign]
-    call_command("migrate", verbosity=0)
+    django_on(args.data_dir, args.database_url)
     run(args)
 
 

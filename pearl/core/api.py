@@ -38,6 +38,7 @@ from pydantic import Field
 from pearl.core import context
 from pearl.core.errors import ApplicationError, NotFound, ValidationFailed
 from pearl.core.idempotency import IN_PROGRESS, claim, complete, release
+from pearl.core.ids import MAX_ID  # re-exported: schemas and filters bound ids with it
 from pearl.core.models import IdempotencyRecord
 
 if TYPE_CHECKING:
@@ -48,7 +49,6 @@ logger = logging.getLogger(__name__)
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 # Largest id a database row can have (signed 64-bit); larger numbers in a URL or filter are
 # answered as "not found" / invalid instead of overflowing the database driver.
-MAX_ID = 2**63 - 1
 
 # --- problem details (RFC 9457) ------------------------------------------------------------------
 

@@ -51,3 +51,12 @@ def format_phone(stored: str) -> str:
     except phonenumbers.NumberParseException:
         return stored
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def mask_mobile(mobile: str) -> str:
+    """138****5678: the first three and last four digits, for showing a number to someone who may not
+    have it (a public-pool customer not yet claimed, a placeholder name)."""
+    digits = mobile.strip()
+    if len(digits) >= 8:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return "****" if digits else ""

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from pearl.accounts.models import User
 from pearl.core.errors import NotFound
 from pearl.core.permissions import require, scope_q
+from pearl.core.phones import mask_mobile
 from pearl.customers.models import Customer
 from pearl.pools.choices import ClaimVia
 from pearl.pools.models import ClaimLog, CustomerProtection, Pool, PoolEntry
@@ -64,14 +65,6 @@ def pool_settings_get(*, actor: User, pool_id: int) -> Pool:
     if pool is None:
         raise NotFound(_("Pool not found."))
     return pool
-
-
-def mask_mobile(mobile: str) -> str:
-    """138****5678: the first three and last four digits of a mobile number."""
-    digits = mobile.strip()
-    if len(digits) >= 8:
-        return f"{digits[:3]}****{digits[-4:]}"
-    return "****" if digits else ""
 
 
 def mask_email(email: str) -> str:

@@ -30,12 +30,12 @@ from pearl.activities.services.timeline import (
 from pearl.core.changes import created, deleted, diff, record_change, snapshot
 from pearl.core.errors import NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 from pearl.core.events import emit
+from pearl.core.ids import record_id
 from pearl.core.models import ChangeAction
 from pearl.core.permissions import require, scope_q
 from pearl.core.text import clean_spaces, strip_control
 from pearl.customers.models import Contact, Customer
 
-MAX_ID = 2**63 - 1
 COMMUNICATION_FIELDS = [
     "kind", "occurred_at", "contact", "author", "purpose", "place", "outcome", "summary",
     "duration_minutes", "next_follow_up_at",
@@ -112,19 +112,6 @@ files.on_attachments_changed(SUBJECT_TYPE, _photos_changed)
 # --- validation ------------------------------------------------------------------------------------------
 
 
-def _as_id(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    if hasattr(value, "pk"):
-        return int(value.pk)
-    if isinstance(value, bool):
-        raise ValueError(value)
-    number = int(value)
-    if not 0 < number <= MAX_ID:  # no row has such an id; a bigger number would overflow the database
-        raise ValueError(value)
-    return number
-
-
 def as_datetime(value: Any, *, morning: bool = False) -> dt.datetime | None:
     """An aware datetime from a datetime, an ISO string or (``morning``: at 09:00) a date; else ValueError."""
     if value is None or value == "":
@@ -181,7 +168,7 @@ def _clean(actor: User, customer: Customer, data: dict[str, Any], instance: Comm
 
     if "contact" in data:
         try:
-            contact_id = _as_id(data["contact"])
+            contact_id = record_id(data["contact"])
         except (TypeError, ValueError):
             contact_id, errors["contact"] = None, [_("Choose one of the customer's contacts.")]
         contact = None
@@ -193,7 +180,7 @@ def _clean(actor: User, customer: Customer, data: dict[str, Any], instance: Comm
 
     if "author" in data or instance is None:
         try:
-            author_id = _as_id(data.get("author")) if "author" in data else actor.pk
+            author_id = record_id(data.get("author")) if "author" in data else actor.pk
         except (TypeError, ValueError):
             author_id, errors["author"] = None, [_("Choose an active user.")]
         author = User.objects.filter(pk=author_id, is_active=True).first() if author_id else None

@@ -34,13 +34,13 @@ from pearl.activities.services.timeline import (
 from pearl.core.changes import created, deleted, diff, record_change, snapshot
 from pearl.core.errors import NotFound, PreconditionFailed, ValidationFailed
 from pearl.core.events import emit
+from pearl.core.ids import record_id
 from pearl.core.models import ChangeAction
 from pearl.core.permissions import require, scope_q
 from pearl.core.text import clean_spaces, strip_control
 from pearl.customers.models import Contact, Customer
 from pearl.sales.models import Order
 
-MAX_ID = 2**63 - 1
 COMPLAINT_FIELDS = [
     "kind", "category", "title", "description", "status", "received_at", "resolved_at", "resolution",
     "contact", "order", "handler",
@@ -74,19 +74,6 @@ def status_error(old: str, new: str) -> str | None:
         "new": ComplaintStatus(new).label,
         "allowed": "、".join(str(ComplaintStatus(s).label) for s in allowed) or "—",
     }
-
-
-def _as_id(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    if hasattr(value, "pk"):
-        return int(value.pk)
-    if isinstance(value, bool):
-        raise ValueError(value)
-    number = int(value)
-    if not 0 < number <= MAX_ID:  # no row has such an id; a bigger number would overflow the database
-        raise ValueError(value)
-    return number
 
 
 def _clean(customer: Customer, data: dict[str, Any], instance: Complaint | None) -> dict[str, Any]:
@@ -147,7 +134,7 @@ def _clean(customer: Customer, data: dict[str, Any], instance: Complaint | None)
         out["status"] = status
     if "contact" in data:
         try:
-            contact_id = _as_id(data["contact"])
+            contact_id = record_id(data["contact"])
         except (TypeError, ValueError):
             contact_id, errors["contact"] = None, [_("Choose one of the customer's contacts.")]
         contact = Contact.objects.filter(pk=contact_id).first() if contact_id else None
@@ -156,7 +143,7 @@ def _clean(customer: Customer, data: dict[str, Any], instance: Complaint | None)
         out["contact"] = contact
     if "order" in data:
         try:
-            order_id = _as_id(data["order"])
+            order_id = record_id(data["order"])
         except (TypeError, ValueError):
             order_id, errors["order"] = None, [_("Give the order's id.")]
         order = Order.objects.filter(pk=order_id).first() if order_id else None
@@ -169,7 +156,7 @@ def _clean(customer: Customer, data: dict[str, Any], instance: Complaint | None)
         out["order"] = order
     if "handler" in data:
         try:
-            handler_id = _as_id(data["handler"])
+            handler_id = record_id(data["handler"])
         except (TypeError, ValueError):
             handler_id, errors["handler"] = None, [_("Choose an active user.")]
         handler = User.objects.filter(pk=handler_id, is_active=True).first() if handler_id else None

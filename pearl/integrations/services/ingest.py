@@ -27,6 +27,7 @@ from pearl.core import duplicates
 from pearl.core.errors import ApplicationError, Conflict, ValidationFailed
 from pearl.core.events import emit_many
 from pearl.core.permissions import require
+from pearl.core.phones import mask_mobile
 from pearl.core.text import nfkc, normalize_company_name
 from pearl.customers import selectors as customer_selectors
 from pearl.customers.choices import ChoiceList, CustomerKind
@@ -353,10 +354,6 @@ def _ask_matcher(actor: User, groups: Sequence[_Group]) -> None:
             group.customer, group.matched_by = best.customer_id, "matcher"
 
 
-def _mask_mobile(mobile: str) -> str:
-    return f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) == 11 else mobile
-
-
 def _mask_email(email: str) -> str:
     local, _at, domain = email.partition("@")
     return f"{local[:2]}***@{domain}"
@@ -366,7 +363,7 @@ def placeholder_name(group: _Group, channel: str) -> str:
     """A readable name for a person the channel did not name: 客户 138****5678, 微信用户 wxid_…"""
     mobile = _first_identifier(group, "mobile")
     if mobile:
-        return _("Customer %(mobile)s") % {"mobile": _mask_mobile(mobile)}
+        return _("Customer %(mobile)s") % {"mobile": mask_mobile(mobile)}
     wechat = _first_identifier(group, "wechat")
     if wechat:
         return _("WeChat user %(id)s") % {"id": wechat[:24]}

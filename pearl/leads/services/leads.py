@@ -18,6 +18,7 @@ from pearl.core import context
 from pearl.core.changes import created, deleted, diff, record_change, snapshot
 from pearl.core.errors import NotFound, PreconditionFailed, ValidationFailed
 from pearl.core.events import emit, emit_many
+from pearl.core.ids import record_id
 from pearl.core.models import ChangeAction, ChangeLog
 from pearl.core.permissions import require, scope_q
 from pearl.core.phones import normalize_phone
@@ -31,7 +32,6 @@ from pearl.leads.models import Lead, LeadFollowUp
 from pearl.leads.services.assignment import Assigner, stamp
 from pearl.sales.models import ProductCategory
 
-MAX_ID = 2**63 - 1
 LEAD_FIELDS = [
     "name", "company", "mobile", "email", "wechat", "source", "province", "city", "product_interest", "note",
     "status", "disqualify_reason", "owner", "team", "assigned_rule", "assignment_reason", "assigned_at",
@@ -69,19 +69,6 @@ def status_error(old: str, new: str) -> str | None:
     }
 
 
-def _as_id(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    if hasattr(value, "pk"):
-        return int(value.pk)
-    if isinstance(value, bool):
-        raise ValueError(value)
-    number = int(value)
-    if not 0 < number <= MAX_ID:
-        raise ValueError(value)
-    return number
-
-
 @dataclass
 class Lookups:
     """Choice rows a batch of leads may name, read once (sources, product categories)."""
@@ -95,7 +82,7 @@ class Lookups:
             out: set[int] = set()
             for row in rows:
                 try:
-                    value = _as_id(row.get(key))
+                    value = record_id(row.get(key))
                 except (TypeError, ValueError):
                     continue
                 if value is not None:
@@ -159,7 +146,7 @@ def clean_lead(data: Mapping[str, Any], *, instance: Lead | None, lookups: Looku
         out["wechat"] = wechat
     if "source" in data:
         try:
-            source_id = _as_id(data["source"])
+            source_id = record_id(data["source"])
         except (TypeError, ValueError):
             source_id, errors["source"] = None, [_("Choose one of the listed options.")]
         if source_id is not None:
@@ -171,7 +158,7 @@ def clean_lead(data: Mapping[str, Any], *, instance: Lead | None, lookups: Looku
             out["source"] = None
     if "product_interest" in data:
         try:
-            category_id = _as_id(data["product_interest"])
+            category_id = record_id(data["product_interest"])
         except (TypeError, ValueError):
             category_id, errors["product_interest"] = None, [_("Choose a product category.")]
         if category_id is not None:
@@ -311,7 +298,7 @@ def check_version(lead: Lead, expected_version: int | None) -> None:
 
 def _clean_owner(actor: User, raw: Any) -> User | None:
     try:
-        owner_id = _as_id(raw)
+        owner_id = record_id(raw)
     except (TypeError, ValueError) as exc:
         raise ValidationFailed(
             _("Choose an active user."), field_errors={"owner": [_("Choose an active user.")]}

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from pearl.accounts.models import User
 from pearl.activities.services import timeline_remove_subject
-from pearl.core.changes import created, deleted, diff, record_change
+from pearl.core.changes import created, deleted, diff, record_change, record_changes
 from pearl.core.errors import ValidationFailed
 from pearl.core.events import emit_many
 from pearl.core.models import ChangeAction
@@ -226,11 +226,15 @@ def opportunities_transfer(
     rows = list(qs.only("pk", "name", "owner_id", "team_id", "customer_id"))
     if not rows or from_pk == target.pk:
         return 0
-    for row in rows:
-        changes = {"owner": [row.owner_id, target.pk]}
-        if row.team_id != target.team_id:
-            changes["team"] = [row.team_id, target.team_id]
-        record_change(actor=actor, action=ChangeAction.UPDATE, instance=row, changes=changes)
+    record_changes(
+        actor=actor,
+        action=ChangeAction.UPDATE,
+        items=[
+            (row, {"owner": [row.owner_id, target.pk], **({"team": [row.team_id, target.team_id]}
+                                                           if row.team_id != target.team_id else {})})
+            for row in rows
+        ],
+    )  # fmt: skip
     Opportunity.objects.filter(pk__in=[r.pk for r in rows]).update(
         owner_id=target.pk, team_id=target.team_id, version=F("version") + 1, updated_at=timezone.now()
     )

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from pearl.accounts.models import User
 from pearl.core.testing.personas import Org
@@ -12,6 +14,14 @@ from pearl.pools.models import Pool
 from pearl.pools.services import pool_release
 
 _n = iter(range(1, 10**6))
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The services' messages are asserted in English (the source strings), whatever an earlier test
+    left active; the pages' Chinese is asserted where a page is requested."""
+    with translation.override("en"):
+        yield
 
 
 def pooled(owner: User, pool: Pool, **data: Any) -> Customer:
