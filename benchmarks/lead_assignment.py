@@ -12,7 +12,10 @@ the open leads up to ``--open`` (default 200,000) through the bulk path. Then, t
    ``--batch`` (an import or a channel batch), each assigned the moment it is written;
 2. the baseline: ``lead_create`` one lead per call (the per-row loop) on a sample of ``--naive``;
 3. ``POST /api/v1/leads`` one at a time through the test client (a lead arriving by API: the issue asks
-   for it to be assigned within a second).
+   for it to be assigned within a second);
+4. ``--events`` (default 10,000) channel ``lead`` events through ``POST /api/v1/events/batch``, 500 a call,
+   a fifth of them repeat inquiries of people who have an open lead (they land on it), against
+   ``--events-naive`` of them one per call to ``POST /api/v1/events``.
 
 Results go to benchmarks/results/lead_assignment.md. A measurement, not a test.
 """
@@ -49,6 +52,8 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--naive", type=int, default=500)
     parser.add_argument("--api", type=int, default=100)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--events-naive", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--quiet-machine", action="store_true", help="say in the results that nothing else ran")
@@ -65,6 +70,20 @@ def _row(rng: random.Random, n: int, sources: list[int]) -> dict[str, Any]:
         "province": rng.choice(SOUTH if south else OTHER),
         "note": "询价 大闸蟹",
     }
+
+
+def _lead_events(rng: random.Random, n: int, count: int, *, repeat_mobiles: list[str]) -> list[dict[str, Any]]:
+    """Channel lead events: four in five from new people, one in five from someone with an open lead."""
+    out = []
+    for i in range(count):
+        mobile = rng.choice(repeat_mobiles) if rng.random() < 0.2 else f"16{(n + i) % 10**9:09d}"
+        out.append({
+            "id": f"bench-lead-{n + i}", "channel": "线上询盘", "type": "lead.form",
+            "identifiers": {"mobile": mobile},
+            "payload": {"name": rng.choice("张王李赵陈刘") + "先生", "province": rng.choice(SOUTH + OTHER),
+                        "message": "询价 大闸蟹 200 箱"},
+        })  # fmt: skip
+    return out
 
 
 def _setup(args: argparse.Namespace, rng: random.Random) -> tuple[Any, list[int], dict[str, Any]]:
@@ -155,6 +174,27 @@ def run(args: argparse.Namespace) -> None:
         assert response.status_code == 201, response.content[:300]
         assert json.loads(response.content)["owner"], "the answer names the owner"
 
+    # 4. lead events from a channel, by batch and one per call
+    events = _lead_events(
+        rng, base + 2_000_000, args.events + args.events_naive, repeat_mobiles=[r["mobile"] for r in rows]
+    )
+    started = time.perf_counter()
+    landed: dict[str, int] = {}
+    for start in range(0, args.events, 500):
+        chunk = events[start : min(start + 500, args.events)]
+        response = client.post("/api/v1/events/batch", json.dumps({"events": chunk}, ensure_ascii=False),
+                               content_type="application/json")  # fmt: skip
+        assert response.status_code == 200, response.content[:300]
+        for item in json.loads(response.content)["items"]:
+            assert item["error"] is None and item["lead"], item
+            landed[item["matched_by"]] = landed.get(item["matched_by"], 0) + 1
+    events_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    for event in events[args.events :]:
+        response = client.post("/api/v1/events", json.dumps(event, ensure_ascii=False), content_type="application/json")
+        assert response.status_code == 201, response.content[:300]
+    events_naive_seconds = time.perf_counter() - started
+
     version = database_version()
     rate, naive_rate = args.incoming / bulk_seconds, args.naive / naive_seconds
     p95 = sorted(latencies)[max(int(len(latencies) * 0.95) - 1, 0)]
@@ -178,6 +218,9 @@ def run(args: argparse.Namespace) -> None:
         f"- Landed by rule: {', '.join(f'{k} {v:,}' for k, v in sorted(by_rule.items()))}.",
         f"- `POST /api/v1/leads`, one lead per request ({args.api} requests, the answer naming the owner and rule): "
         f"p50 {statistics.median(latencies) * 1000:,.1f} ms, p95 {p95 * 1000:,.1f} ms.",
+        f"- Channel `lead` events, `POST /api/v1/events/batch` 500 a call: {args.events:,} in {events_seconds:,.1f} s, "
+        f"**{args.events / events_seconds:,.0f}/s** ({', '.join(f'{k} {v:,}' for k, v in sorted(landed.items()))}); "
+        f"baseline one per call to `POST /api/v1/events`: {args.events_naive / events_naive_seconds:,.0f}/s.",
         "",
     ]
     text = "\n".join(lines)

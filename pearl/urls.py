@@ -14,6 +14,7 @@ urlpatterns = [
     path("sales/", include("pearl.sales.urls")),
     path("insights/", include("pearl.analytics.urls")),
     path("integrations/", include("pearl.integrations.urls")),
+    path("f/", include("pearl.integrations.public_urls")),
     path("leads/", include("pearl.leads.urls")),
     path("pipelines/", include("pearl.pipelines.urls")),
     path("pools/", include("pearl.pools.urls")),

@@ -476,9 +476,14 @@ def idempotent(run: RunFunc) -> RunFunc:
 
 
 class StandardJSONParser(Parser):
-    """JSON as RFC 8259 defines it: Python's extra NaN / Infinity literals are a malformed body."""
+    """JSON as RFC 8259 defines it: Python's extra NaN / Infinity literals are a malformed body.
+
+    An empty body is an empty object, so an action whose body is all optional (converting a lead) can
+    be a bare POST; an endpoint with required fields then answers 422 naming them."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        if not request.body.strip():
+            return {}
         data: dict[str, Any] = json.loads(request.body, parse_constant=_reject_constant)
         return data
 

@@ -18,6 +18,7 @@ class Channel(models.TextChoices):
     COMMAND = "command", _("Command")
     SYSTEM = "system", _("System")
     IMPORT = "import", _("Import")
+    FORM = "form", _("Web form")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pearl.core.api import IDEMPOTENCY_OPENAPI, api_actor, problem_responses
 from pearl.core.duplicates import Candidate
 from pearl.core.errors import NotFound
 from pearl.dataquality import selectors
-from pearl.dataquality.choices import ImportKey, ImportRule
+from pearl.dataquality.choices import ImportKey, ImportRule, ImportTarget
 from pearl.dataquality.models import ImportJob
 from pearl.dataquality.schemas import (
     DuplicateCheckIn,
@@ -24,7 +24,7 @@ from pearl.dataquality.schemas import (
     ImportMappingPatch,
     ImportRevertIn,
 )
-from pearl.dataquality.services import imports
+from pearl.dataquality.services import imports, lead_import
 from pearl.dataquality.tasks import run_import
 
 router = Router(tags=["imports"])
@@ -32,8 +32,31 @@ _READ_ERRORS = problem_responses(401, 404)
 _WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
 
 
-def _out(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
+def _assignment(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"rule": g["rule"], "reason": g["reason"], "count": g["n"]} for g in groups]
+
+
+def _leads(job: ImportJob) -> dict[str, Any] | None:
+    if not job.for_leads:
+        return None
+    summary = lead_import.summary_lists(job.summary)
+    return {
+        "assigned_by": _assignment(summary["rules"]),
+        "owners": [{"owner": o["owner"], "name": o["name"], "count": o["n"]} for o in summary["owners"]],
+        "reverted_deleted": summary["deleted"],
+        "reverted_kept": summary["kept"],
+    }
+
+
+def _preview(job: ImportJob) -> dict[str, Any] | None:
     preview = job.preview or None
+    if not preview or "counts" not in preview:
+        return None
+    assignment = _assignment(lead_import.summary_lists(preview.get("assignment") or {})["rules"])
+    return {**preview, "assignment": assignment}
+
+
+def _out(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
     return {
         "id": job.pk,
         "filename": job.filename,
@@ -42,6 +65,7 @@ def _out(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
         "sheet_names": job.sheet_names,
         "header_row": job.header_row,
         "columns": [{"index": i, "header": h, "field": job.mapping.get(str(i))} for i, h in enumerate(job.headers)],
+        "target": job.target,
         "key": job.key,
         "rule": job.rule,
         "total_rows": job.total_rows,
@@ -50,7 +74,8 @@ def _out(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
         "last_row": job.last_row,
         "stalled": job.stalled,
         "counts": job.counts,
-        "preview": preview if preview and "counts" in preview else None,
+        "preview": _preview(job),
+        "leads": _leads(job),
         "error": job.error,
         "report_url": _report_url(request, job),
         "created_at": job.created_at,
@@ -71,15 +96,17 @@ def create_import(
     preset: Form[int | None] = None,
     key: Form[ImportKey] = ImportKey.MOBILE,
     rule: Form[ImportRule] = ImportRule.FILL_EMPTY,
+    target: Form[ImportTarget] = ImportTarget.CUSTOMERS,
 ) -> Status[dict[str, Any]]:
     """Upload a spreadsheet (multipart ``file``); the answer carries the automatic column mapping.
 
-    A file that is not a readable spreadsheet (or is empty, too large, too wide) is refused with 422
-    and nothing is stored.
+    ``target=leads`` imports leads (each assigned by the assignment rules as it is created) instead of
+    customers; ``key`` and ``rule`` then do not apply. A file that is not a readable spreadsheet (or is
+    empty, too large, too wide) is refused with 422 and nothing is stored.
     """
     job = imports.job_create(
         actor=api_actor(request), file=file, filename=file.name or "import", sheet=sheet or None,
-        preset_id=preset, key=key, rule=rule,
+        preset_id=preset, key=key, rule=rule, target=target,
     )  # fmt: skip
     response["Location"] = reverse("api:get_import", args=[job.pk])
     return Status(201, _out(request, job))
@@ -128,7 +155,9 @@ def get_import_report(request: HttpRequest, id: int) -> FileResponse:
 
 @router.post("/imports/{int:id}/revert", response={200: ImportJobOut, **_WRITE_ERRORS})
 def revert_import(request: HttpRequest, id: int, payload: ImportRevertIn | None = None) -> dict[str, Any]:
-    """Delete the customers the import created and restore the ones it updated (409 if changed since)."""
+    """Delete the customers the import created and restore the ones it updated (409 if changed since).
+
+    A leads import deletes the leads nobody changed since and keeps the others (``leads.reverted_kept``)."""
     skip = bool(payload and payload.skip_changed)
     return _out(request, imports.job_revert(actor=api_actor(request), job_id=id, skip_changed=skip))
 

@@ -48,6 +48,13 @@ EDITABLE = {ImportStatus.UPLOADED, ImportStatus.PREVIEWING, ImportStatus.PREVIEW
 RUNNABLE = {ImportStatus.UPLOADED, ImportStatus.PREVIEWED, ImportStatus.FAILED, ImportStatus.QUEUED}
 
 
+class ImportTarget(models.TextChoices):
+    """What a job's rows become: customers (created or updated) or new leads (created and assigned)."""
+
+    CUSTOMERS = "customers", _("Customers")
+    LEADS = "leads", _("Leads")
+
+
 class ImportKey(models.TextChoices):
     """How a row finds its existing customer (pearl.customers.services.bulk.Key)."""
 

@@ -8,11 +8,19 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from pearl.dataquality.choices import ImportKey, ImportRule
+from pearl.dataquality.choices import ImportKey, ImportRule, ImportTarget
 from pearl.dataquality.reader import MAX_UPLOAD_BYTES
 
 
 class UploadForm(forms.Form):
+    target = forms.ChoiceField(
+        label=_("What the rows become"),
+        choices=[(ImportTarget.CUSTOMERS.value, _("Import customers")), (ImportTarget.LEADS.value, _("Import leads"))],
+        initial=ImportTarget.CUSTOMERS.value,
+        required=False,  # customers when not given, as before the choice existed
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Choose what to import: customers or leads.")},
+    )
     file = forms.FileField(
         label=_("Spreadsheet"),
         help_text=_("Excel (.xlsx, .xls), OpenDocument (.ods) or CSV, up to %(mb)d MB.")
@@ -20,9 +28,12 @@ class UploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xls,.xlsb,.ods,.csv,.txt"}),
     )
     preset = forms.TypedChoiceField(label=_("Mapping preset"), required=False, coerce=int, empty_value=None)
-    key = forms.ChoiceField(label=_("Find existing customers by"), choices=ImportKey.choices, initial=ImportKey.MOBILE)
+    # Not required: a leads import has no use for them (the defaults apply when left out).
+    key = forms.ChoiceField(
+        label=_("Find existing customers by"), choices=ImportKey.choices, initial=ImportKey.MOBILE, required=False
+    )
     rule = forms.ChoiceField(
-        label=_("For existing customers"), choices=ImportRule.choices, initial=ImportRule.FILL_EMPTY
+        label=_("For existing customers"), choices=ImportRule.choices, initial=ImportRule.FILL_EMPTY, required=False
     )
 
     def __init__(self, *args: Any, presets: Sequence[tuple[int, str]] = (), **kwargs: Any) -> None:
@@ -31,15 +42,34 @@ class UploadForm(forms.Form):
         assert isinstance(field, forms.TypedChoiceField)
         field.choices = [("", _("Automatic")), *presets]
 
+    def clean_target(self) -> str:
+        return self.cleaned_data.get("target") or ImportTarget.CUSTOMERS.value
+
+    def clean_key(self) -> str:
+        return self.cleaned_data.get("key") or ImportKey.MOBILE.value
+
+    def clean_rule(self) -> str:
+        return self.cleaned_data.get("rule") or ImportRule.FILL_EMPTY.value
+
 
 class MappingForm(forms.Form):
-    """One dropdown per header (automatic mapping preselected), plus the key and rule."""
+    """One dropdown per header (automatic mapping preselected), plus the key and rule (a leads import
+    has neither: it only creates, and finds duplicates by mobile, email and WeChat id)."""
 
     key = forms.ChoiceField(label=_("Find existing customers by"), choices=ImportKey.choices)
     rule = forms.ChoiceField(label=_("For existing customers"), choices=ImportRule.choices)
 
-    def __init__(self, *args: Any, headers: list[str], field_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        headers: list[str],
+        field_choices: list[tuple[str, str]],
+        target: str = ImportTarget.CUSTOMERS,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if target == ImportTarget.LEADS:
+            del self.fields["key"], self.fields["rule"]
         self.headers = headers
         choices = [("", _("— not imported —")), *field_choices]
         for index, header in enumerate(headers):

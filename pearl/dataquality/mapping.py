@@ -1,8 +1,10 @@
-"""Automatic column mapping: which spreadsheet column feeds which customer field.
+"""Automatic column mapping: which spreadsheet column feeds which customer (or lead) field.
 
 Shared by the import wizard, the import API, ``pearl import`` and ``pearl dedupe``. Pure code, no
 models: a mapping is ``{column index: field key}``; a saved preset is ``{"header text": "field key"}``
-so it still applies when a later file has its columns in another order.
+so it still applies when a later file has its columns in another order. A leads import has its own
+fields and header words (``target="leads"``): there 联系人/姓名 is the lead's name and 公司 its company,
+where a customer sheet's 公司 is the customer's name.
 """
 
 from __future__ import annotations
@@ -115,6 +117,61 @@ _CONTAINS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("name", ("名称", "全称", "客户", "公司", "单位", "企业", "name", "customer", "company")),
 )
 
+# --- leads -------------------------------------------------------------------------------------------
+
+CUSTOMERS, LEADS = "customers", "leads"  # the values of choices.ImportTarget (this module has no models)
+
+LEAD_FIELD_LABELS: dict[str, Any] = {
+    "name": _("Name of the person"),
+    "company": _("Company"),
+    "mobile": _("Mobile / phone"),
+    "email": _("Email"),
+    "wechat": _("WeChat id"),
+    "source": _("Source"),
+    "province": _("Province"),
+    "city": _("City"),
+    "product_interest": _("Product interest"),
+    "note": _("Note"),
+}
+
+# fmt: off
+_LEAD_ALIASES: dict[str, tuple[str, ...]] = {
+    "name": (
+        "姓名", "联系人", "联系人姓名", "客户姓名", "名字", "称呼", "线索姓名", "name", "fullname", "contact",
+        "contactname", "contactperson", "personname",
+    ),
+    "company": (
+        "公司", "公司名称", "单位", "单位名称", "企业", "企业名称", "客户名称", "公司全称", "所在公司", "工作单位",
+        "company", "companyname", "organization", "organisation",
+    ),
+    "mobile": _ALIASES["mobile"],
+    "email": _ALIASES["email"],
+    "wechat": _ALIASES["wechat"],
+    "source": (*_ALIASES["source"], "线索来源"),
+    "province": _ALIASES["province"],
+    "city": _ALIASES["city"],
+    "product_interest": (
+        "意向产品", "产品兴趣", "感兴趣的产品", "感兴趣产品", "意向品类", "产品意向", "意向", "产品", "产品类别",
+        "产品分类", "需求产品", "productinterest", "product", "interest",
+    ),
+    "note": _ALIASES["note"],
+}
+
+_LEAD_CONTAINS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("email", ("邮箱", "邮件", "email", "mail")),
+    ("wechat", ("微信", "wechat", "weixin")),
+    ("mobile", ("手机", "电话", "联系方式", "mobile", "phone", "tel", "telephone", "cell")),
+    ("province", ("省份", "province")),
+    ("city", ("城市", "city")),
+    ("source", ("来源", "渠道", "source", "channel")),
+    ("product_interest", ("意向", "产品", "product", "interest")),
+    ("note", ("备注", "说明", "note", "remark", "comment")),
+    ("company", ("公司", "单位", "企业", "company")),
+    ("name", ("姓名", "联系人", "名字", "name", "contact")),
+)
+# fmt: on
+
+
 _REQUIRED_MARK = re.compile(r"(?:[(\[【]\s*(?:必填|必须|必填项|选填|可选|required|optional)\s*[)\]】]|[*＊]+)\s*$")
 _BRACKETED = re.compile(r"[(\[【〔《「][^)\]】〕》」]*[)\]】〕》」]")
 _NOISE = re.compile(r"[\s\W_]+")
@@ -138,6 +195,13 @@ def _without_brackets(text: str) -> str:
 
 
 _ALIAS_INDEX: dict[str, str] = {normalize_header(a): key for key, aliases in _ALIASES.items() for a in aliases}
+_LEAD_ALIAS_INDEX: dict[str, str] = {
+    normalize_header(a): key for key, aliases in _LEAD_ALIASES.items() for a in aliases
+}
+
+
+def _labels(target: str) -> dict[str, Any]:
+    return LEAD_FIELD_LABELS if target == LEADS else FIELD_LABELS
 
 
 def _ascii_words(header: str) -> set[str]:
@@ -154,19 +218,20 @@ def alias_field(header: str) -> str | None:
     return None
 
 
-def match_header(header: str, custom_fields: Sequence[tuple[str, str]] = ()) -> str | None:
+def match_header(header: str, custom_fields: Sequence[tuple[str, str]] = (), target: str = CUSTOMERS) -> str | None:
     """The field key a header names, or None. Exact aliases first, then custom fields, then contains rules."""
     keys = [k for k in dict.fromkeys((normalize_header(header), _without_brackets(header))) if k]
     if not keys:
         return None
+    aliases, contains = (_LEAD_ALIAS_INDEX, _LEAD_CONTAINS) if target == LEADS else (_ALIAS_INDEX, _CONTAINS)
     for key in keys:
-        if key in _ALIAS_INDEX:
-            return _ALIAS_INDEX[key]
+        if key in aliases:
+            return aliases[key]
     for custom_key, label in custom_fields:
         if normalize_header(label) in keys or normalize_header(custom_key) in keys:
             return CUSTOM_PREFIX + custom_key
     words = _ascii_words(_BRACKETED.sub("", header)) or _ascii_words(header)
-    for field_key, fragments in _CONTAINS:
+    for field_key, fragments in contains:
         for fragment in fragments:
             if fragment.isascii():
                 # English fragments must be whole words: "tel" is in "hotel", "id" in "paid".
@@ -185,12 +250,17 @@ class DuplicateMapping:
     header: str
     field: str
     kept_column: int
+    target: str = CUSTOMERS
 
     @property
     def message(self) -> str:
         return str(
             _("Column “%(header)s” also looks like %(field)s, which column %(kept)s already feeds; it is left out.")
-            % {"header": self.header, "field": field_label(self.field), "kept": self.kept_column + 1}
+            % {
+                "header": self.header,
+                "field": field_label(self.field, target=self.target),
+                "kept": self.kept_column + 1,
+            }
         )
 
 
@@ -204,21 +274,24 @@ class MappingResult:
         return mapping_to_preset(headers, self.mapping)
 
 
-def field_label(key: str, custom_fields: Sequence[tuple[str, str]] = ()) -> str:
+def field_label(key: str, custom_fields: Sequence[tuple[str, str]] = (), target: str = CUSTOMERS) -> str:
     if key.startswith(CUSTOM_PREFIX):
         wanted = key[len(CUSTOM_PREFIX) :]
         return next((label for k, label in custom_fields if k == wanted), wanted)
-    return str(FIELD_LABELS.get(key, key))
+    return str(_labels(target).get(key, key))
 
 
-def field_choices(custom_fields: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
-    """(key, label) for every target field, built-in then custom, for the wizard's dropdowns."""
-    return [(key, str(label)) for key, label in FIELD_LABELS.items()] + [
+def field_choices(custom_fields: Sequence[tuple[str, str]] = (), target: str = CUSTOMERS) -> list[tuple[str, str]]:
+    """(key, label) for every target field, built-in then custom, for the wizard's dropdowns (a lead
+    has no custom fields: callers pass none for a leads import)."""
+    return [(key, str(label)) for key, label in _labels(target).items()] + [
         (CUSTOM_PREFIX + key, label) for key, label in custom_fields
     ]
 
 
-def _assign(headers: Sequence[str], proposals: Iterable[tuple[int, str | None]]) -> MappingResult:
+def _assign(
+    headers: Sequence[str], proposals: Iterable[tuple[int, str | None]], target: str = CUSTOMERS
+) -> MappingResult:
     """Each field from at most one column: the first column wins, later ones are reported."""
     result = MappingResult()
     taken: dict[str, int] = {}
@@ -229,7 +302,7 @@ def _assign(headers: Sequence[str], proposals: Iterable[tuple[int, str | None]])
                 result.unmapped.append((index, header))
             continue
         if key in taken:
-            result.duplicates.append(DuplicateMapping(index, header, key, taken[key]))
+            result.duplicates.append(DuplicateMapping(index, header, key, taken[key], target))
             result.unmapped.append((index, header))
             continue
         taken[key] = index
@@ -242,20 +315,23 @@ def auto_map(
     *,
     custom_fields: Sequence[tuple[str, str]] = (),
     preset: Mapping[str, str] | None = None,
+    target: str = CUSTOMERS,
 ) -> MappingResult:
     """Propose a mapping for a header row; a preset's entries win over the automatic guess.
 
-    A preset value of ``""`` means "this column is deliberately not imported".
+    A preset value of ``""`` means "this column is deliberately not imported". A preset saved from
+    an import of the other kind names fields this one does not have: those columns are guessed.
     """
-    by_header = {normalize_header(h): key for h, key in (preset or {}).items()}
+    known = set(_labels(target)) | {CUSTOM_PREFIX + key for key, _label in custom_fields}
+    by_header = {normalize_header(h): key for h, key in (preset or {}).items() if not key or key in known}
     proposals: list[tuple[int, str | None]] = []
     for index, header in enumerate(headers):
         norm = normalize_header(header)
         if preset is not None and norm and norm in by_header:
             proposals.append((index, by_header[norm] or None))
         else:
-            proposals.append((index, match_header(header, custom_fields) if header else None))
-    return _assign(headers, proposals)
+            proposals.append((index, match_header(header, custom_fields, target) if header else None))
+    return _assign(headers, proposals, target)
 
 
 def apply_preset(headers: Sequence[str], preset: Mapping[str, str]) -> MappingResult:
@@ -278,13 +354,14 @@ def validate_mapping(
     *,
     custom_fields: Sequence[tuple[str, str]] = (),
     column_count: int | None = None,
+    target: str = CUSTOMERS,
 ) -> None:
-    """Raise MappingInvalid unless the mapping can make customers.
+    """Raise MappingInvalid unless the mapping can make customers (or leads).
 
     A customer needs a name, or at least a contact with a mobile (a person's customer is then named
-    after the contact).
+    after the contact). A lead needs a name and a way to reach the person.
     """
-    known = set(FIELD_LABELS) | {CUSTOM_PREFIX + key for key, _label in custom_fields}
+    known = set(_labels(target)) | {CUSTOM_PREFIX + key for key, _label in custom_fields}
     problems: list[Any] = []
     unknown = sorted({key for key in mapping.values() if key not in known})
     if unknown:
@@ -302,12 +379,14 @@ def validate_mapping(
         if key in seen:
             problems.append(
                 _("Columns %(a)s and %(b)s are both mapped to %(field)s; keep one of them.")
-                % {"a": seen[key] + 1, "b": index + 1, "field": field_label(key, custom_fields)}
+                % {"a": seen[key] + 1, "b": index + 1, "field": field_label(key, custom_fields, target)}
             )
         else:
             seen[key] = index
     fields = set(mapping.values())
-    if "name" not in fields and not {"contact_name", "mobile"} <= fields:
+    if target == LEADS:
+        problems += _lead_problems(fields)
+    elif "name" not in fields and not {"contact_name", "mobile"} <= fields:
         problems.append(
             _(
                 "No column is mapped to the customer name. Map the column holding the company or customer "
@@ -317,3 +396,21 @@ def validate_mapping(
         )
     if problems:
         raise MappingInvalid(problems[0], field_errors={"mapping": problems})
+
+
+def _lead_problems(fields: set[str]) -> list[Any]:
+    problems: list[Any] = []
+    if "name" not in fields:
+        problems.append(
+            _("No column is mapped to the lead's name. Map the column holding the person's name to “%(name)s”.")
+            % {"name": LEAD_FIELD_LABELS["name"]}
+        )
+    if not fields & {"mobile", "email", "wechat"}:
+        problems.append(
+            _(
+                "No column is mapped to a way of reaching the person. Map the column holding the mobile, "
+                "email or WeChat id to “%(mobile)s”, “%(email)s” or “%(wechat)s”."
+            )
+            % {k: LEAD_FIELD_LABELS[k] for k in ("mobile", "email", "wechat")}
+        )
+    return problems

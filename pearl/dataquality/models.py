@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from pearl.dataquality.choices import ImportKey, ImportRule, ImportStatus, IssueKind, RecordAction
+from pearl.dataquality.choices import ImportKey, ImportRule, ImportStatus, ImportTarget, IssueKind, RecordAction
 
 # A check or a run records progress after every batch (a batch takes seconds, even with the matcher as key):
 # this long without any means the process doing it has stopped.
@@ -53,6 +53,8 @@ class ImportJob(models.Model):
     header_row = models.PositiveIntegerField(default=1)
     headers = models.JSONField(default=list)
     mapping = models.JSONField(_("mapping"), default=dict)  # {"column index": "field key"}
+    # Chosen at upload and fixed afterwards: the mapping's fields, the writer and the revert depend on it.
+    target = models.CharField(_("import"), max_length=16, choices=ImportTarget.choices, default=ImportTarget.CUSTOMERS)
     key = models.CharField(_("match on"), max_length=16, choices=ImportKey.choices, default=ImportKey.MOBILE)
     rule = models.CharField(_("rule"), max_length=16, choices=ImportRule.choices, default=ImportRule.FILL_EMPTY)
     status = models.CharField(_("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
@@ -66,6 +68,10 @@ class ImportJob(models.Model):
     duplicate_count = models.PositiveIntegerField(default=0)
     invalid_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # A leads import's result beyond the counts, moved in the same transaction as ``last_row`` so a
+    # resumed run ends with the same figures: {"rules": {group: {"label", "n"}}, "owners": {id: {"label",
+    # "n"}}}, and after a revert {"kept": [lead ids changed since, not deleted], "deleted": n}.
+    summary = models.JSONField(default=dict, blank=True)
     report = models.FileField(upload_to="imports/reports/%Y/%m/", max_length=255, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -97,6 +103,10 @@ class ImportJob(models.Model):
         return min(100, round(100 * self.rows_processed / self.total_rows))
 
     @property
+    def for_leads(self) -> bool:
+        return self.target == ImportTarget.LEADS
+
+    @property
     def counts(self) -> dict[str, int]:
         return {
             "created": self.created_count,
@@ -108,24 +118,36 @@ class ImportJob(models.Model):
 
 
 class ImportedRecord(models.Model):
-    """One customer an import created or updated: what revert deletes or restores.
+    """One customer or lead an import created (or customer it updated): what revert deletes or restores.
 
-    ``customer_id`` is a plain id: the customer may be deleted or merged later and the record must
-    still say what the import did. ``version`` is the customer's version right after the import, so
-    a revert can tell whether someone changed it since.
+    The ids are plain ids: the record may be deleted or merged later and the record must still say
+    what the import did. ``version`` is the record's version right after the import, so a revert can
+    tell whether someone changed it since.
+
+    A lead has its own column rather than sharing ``customer_id`` with the job's target deciding what
+    it means: a reader of the table (or of a query over it) sees which kind of record each row names
+    without looking up the job, and the check below keeps exactly one of the two filled.
     """
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records")
-    customer_id = models.BigIntegerField()
+    customer_id = models.BigIntegerField(null=True, blank=True)
+    lead_id = models.BigIntegerField(null=True, blank=True)
     action = models.CharField(max_length=8, choices=RecordAction.choices)
     version = models.PositiveIntegerField()
     before = models.JSONField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["job", "action"], name="importedrecord_job_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(customer_id__isnull=False, lead_id__isnull=True)
+                | models.Q(customer_id__isnull=True, lead_id__isnull=False),
+                name="importedrecord_one_target",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.action} #{self.customer_id}"
+        return f"{self.action} #{self.customer_id or self.lead_id}"
 
 
 class ImportIssue(models.Model):

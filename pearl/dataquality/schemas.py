@@ -8,14 +8,18 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
-from pearl.dataquality.choices import ImportKey, ImportRule, ImportStatus
+from pearl.dataquality.choices import ImportKey, ImportRule, ImportStatus, ImportTarget
 
 
 class ImportCounts(Schema):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    duplicate: int = Field(0, description="Rows describing the same customer as an earlier row (not written).")
+    duplicate: int = Field(
+        0,
+        description="Rows describing the same customer as an earlier row (not written); in a leads import, "
+        "rows whose mobile, email or WeChat id is an open lead's, a customer's or an earlier row's.",
+    )
     invalid: int = 0
 
 
@@ -25,10 +29,34 @@ class ImportIssueOut(Schema):
     messages: list[str]
 
 
+class AssignmentCountOut(Schema):
+    rule: str = Field(description="The assignment rule's name; empty when no rule assigned these leads.")
+    reason: str = Field(description="Why (the reason recorded on the lead; for a rule, one of its leads' reason).")
+    count: int
+
+
+class OwnerCountOut(Schema):
+    owner: int | None = Field(description="The owner's user id; null for leads left unassigned or in a team queue.")
+    name: str
+    count: int
+
+
 class ImportPreviewOut(Schema):
     counts: ImportCounts
     issues: list[ImportIssueOut] = Field(description="The first rows that would not be imported, with reasons.")
     warnings: list[str] = []
+    assignment: list[AssignmentCountOut] = Field(
+        [], description="A leads import: who the new leads would go to, by rule (no rule's turn is moved)."
+    )
+
+
+class ImportLeadsOut(Schema):
+    """What a leads import did beyond the counts."""
+
+    assigned_by: list[AssignmentCountOut]
+    owners: list[OwnerCountOut]
+    reverted_deleted: int | None = Field(description="Leads the revert deleted; null before a revert.")
+    reverted_kept: list[int] = Field(description="Leads the revert kept because someone changed them since.")
 
 
 class ImportColumnOut(Schema):
@@ -45,6 +73,7 @@ class ImportJobOut(Schema):
     sheet_names: list[str]
     header_row: int
     columns: list[ImportColumnOut]
+    target: ImportTarget = Field(description="What the rows become: customers or leads (chosen at upload).")
     key: ImportKey
     rule: ImportRule
     total_rows: int | None
@@ -57,6 +86,7 @@ class ImportJobOut(Schema):
     )
     counts: ImportCounts
     preview: ImportPreviewOut | None
+    leads: ImportLeadsOut | None = Field(description="A leads import's assignment figures; null for customers.")
     error: str
     report_url: str | None
     created_at: dt.datetime
@@ -72,7 +102,11 @@ class ImportMappingPatch(Schema):
 
 
 class ImportRevertIn(Schema):
-    skip_changed: bool = Field(False, description="Keep customers changed after the import and revert the rest.")
+    skip_changed: bool = Field(
+        False,
+        description="Keep customers changed after the import and revert the rest. A leads import always keeps "
+        "the leads changed since and deletes the rest.",
+    )
 
 
 # --- the duplicate check -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pearl.core.errors import Conflict, ValidationFailed
@@ -25,7 +26,7 @@ from pearl.dataquality.choices import ImportStatus
 from pearl.dataquality.forms import MappingForm, PresetForm, UploadForm
 from pearl.dataquality.mapping import field_choices
 from pearl.dataquality.models import ImportJob
-from pearl.dataquality.services import imports, presets
+from pearl.dataquality.services import imports, lead_import, presets
 from pearl.dataquality.tasks import preview_import, run_import
 
 ERROR_TEMPLATE = "customers/error.html"
@@ -63,6 +64,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
                 preset_id=form.cleaned_data["preset"],
                 key=form.cleaned_data["key"],
                 rule=form.cleaned_data["rule"],
+                target=form.cleaned_data["target"],
             )
         except ValidationFailed as exc:
             add_service_errors(form, exc)
@@ -87,7 +89,8 @@ def _mapping_form(request: HttpRequest, job: ImportJob, data: Any = None) -> Map
     return MappingForm(
         data,
         headers=job.headers,
-        field_choices=field_choices(imports.custom_field_pairs(actor)),
+        field_choices=field_choices(imports.mapping_fields(actor, job.target), target=job.target),
+        target=job.target,
         initial=initial,
     )
 
@@ -119,8 +122,8 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
                     actor=actor,
                     job_id=job.pk,
                     mapping=form.mapping(),
-                    key=form.cleaned_data["key"],
-                    rule=form.cleaned_data["rule"],
+                    key=form.cleaned_data.get("key"),  # a leads import has no key nor rule
+                    rule=form.cleaned_data.get("rule"),
                 )
                 if "save_preset" in request.POST:
                     if preset_form.is_valid():
@@ -154,7 +157,11 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     job = selectors.job_get(actor=actor, job_id=pk)
     issues = list(selectors.job_issues(actor=actor, job_id=pk)[:50]) if job.status in (ImportStatus.DONE,) else []
-    return render(request, "dataquality/import_detail.html", {"job": job, "issues": issues, "live": job.status in LIVE})
+    context = {"job": job, "issues": issues, "live": job.status in LIVE}
+    if job.for_leads:
+        context["leads"] = lead_import.summary_lists(job.summary)
+        context["assignment"] = lead_import.summary_lists(job.preview.get("assignment") or {})
+    return render(request, "dataquality/import_detail.html", context)
 
 
 @page
@@ -207,9 +214,19 @@ def import_report(request: HttpRequest, pk: int) -> FileResponse | HttpResponse:
 def import_revert(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     try:
-        imports.job_revert(actor=actor, job_id=pk, skip_changed=request.POST.get("skip_changed") == "1")
+        job = imports.job_revert(actor=actor, job_id=pk, skip_changed=request.POST.get("skip_changed") == "1")
     except Conflict as exc:
         messages.error(request, str(exc.message))
     else:
         messages.success(request, _("The import was reverted."))
+        if kept := job.summary.get("kept"):
+            messages.info(
+                request,
+                ngettext(
+                    "%(n)d lead was changed after the import and is kept.",
+                    "%(n)d leads were changed after the import and are kept.",
+                    len(kept),
+                )
+                % {"n": len(kept)},
+            )
     return redirect("dataquality:import_detail", pk=pk)

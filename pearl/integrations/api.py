@@ -55,6 +55,10 @@ def _item(result: services.EventResult) -> dict[str, Any]:
         "timeline_event": result.timeline_event,
         "visible": result.visible,
         "customer_name": result.customer_name,
+        "lead": result.lead,
+        "lead_new": result.lead_new,
+        "lead_owner": result.lead_owner,
+        "assignment_reason": result.assignment_reason,
         "error": None,
     }
     if result.error is not None:
@@ -76,7 +80,9 @@ def _item(result: services.EventResult) -> dict[str, Any]:
 )
 def record_event(request: HttpRequest) -> Status[dict[str, Any]]:
     """Record one channel event on the customer its identifiers name (201), creating the customer when
-    nobody matches; a replay of the same channel and id records nothing (200, `replay: true`).
+    nobody matches; a replay of the same channel and id records nothing (200, `replay: true`). A `lead`
+    event from someone who is not a customer lands on their open lead, or creates a lead assigned by
+    the rules (`lead`, `lead_owner`, `assignment_reason`).
 
     Identifiers pointing to different customers: external_id > mobile > wechat > email decides, the
     others are listed in `conflicts`. A customer outside your scope is named by id only.
@@ -110,6 +116,7 @@ def record_events(request: HttpRequest) -> HttpResponse:
         "replayed": sum(1 for r in results if r.replay),
         "failed": sum(1 for r in results if r.error is not None),
         "customers_created": sum(1 for r in results if r.new),
+        "leads_created": sum(1 for r in results if r.lead_new),
     }
     # Rendered here rather than validated against BatchOut item by item (a tenth of the request's
     # time for 1,000 items); test_openapi_documents_both_endpoints checks the two agree.

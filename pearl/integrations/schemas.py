@@ -41,7 +41,9 @@ EVENT_SCHEMA: dict[str, Any] = {
             "maxLength": 32,
             "description": "call, visit, wechat, email, meeting, note, order or complaint (optionally with a "
             "suffix such as call.missed) become timeline entries of that kind; anything else is a "
-            "'channel' entry.",
+            "'channel' entry. lead (or lead.form, lead.400…) is someone asking to buy: on a known customer it "
+            "is a channel entry; from anyone else it lands on their open lead or creates a lead, assigned by "
+            "the assignment rules, instead of a customer.",
         },
         "occurred_at": {
             "type": "string",
@@ -53,7 +55,8 @@ EVENT_SCHEMA: dict[str, Any] = {
             "type": "object",
             "description": f"Kept on the timeline entry (at most {PAYLOAD_LIMIT} bytes as JSON). "
             "`name` (the person) and `company` (the customer is a company of that legal name) name a "
-            "new customer; `title`/`summary`/`subject`… go into the entry's title.",
+            "new customer; `title`/`summary`/`subject`… go into the entry's title. A lead event may also "
+            "give `province`, `city` and `product_interest` (a product category's name).",
         },
     },
 }
@@ -79,12 +82,15 @@ class ConflictOut(Schema):
 class EventOut(Schema):
     id: str = Field(description="The channel's event id, as recorded.")
     channel: str
-    customer: int = Field(description="The customer the event landed on.")
+    customer: int | None = Field(
+        description="The customer the event landed on; null when a lead event landed on a lead instead."
+    )
     new: bool = Field(description="This event created the customer.")
     replay: bool = Field(description="Recorded before: nothing was written this time.")
     matched_by: str = Field(
         description="external_id, mobile, wechat, email, company_name, matcher, new or replay: how the customer "
-        "was found."
+        "was found; lead (an open lead of the same person) or new_lead for a lead event from someone who is not a "
+        "customer."
     )
     conflicts: list[ConflictOut] = Field(
         description="Identifiers of this event that belong to other customers (precedence: "
@@ -97,6 +103,10 @@ class EventOut(Schema):
     timeline_event: int | None = Field(description="The timeline entry of this event.")
     visible: bool = Field(description="Whether you may open the customer; if not, only its id is given.")
     customer_name: str | None = Field(None, description="The customer's name, only when visible.")
+    lead: int | None = Field(None, description="The lead a lead event landed on (its message is kept there).")
+    lead_new: bool = Field(False, description="This event created the lead.")
+    lead_owner: int | None = Field(None, description="Who the assignment rules gave the new lead to (user id).")
+    assignment_reason: str = Field("", description="Why that owner, in words (the rule's name).")
 
 
 class EventErrorOut(Schema):
@@ -119,6 +129,10 @@ class BatchItemOut(Schema):
     timeline_event: int | None = None
     visible: bool = False
     customer_name: str | None = None
+    lead: int | None = None
+    lead_new: bool = False
+    lead_owner: int | None = None
+    assignment_reason: str = ""
     error: EventErrorOut | None = Field(None, description="Set when the event was refused; nothing written for it.")
 
 
@@ -128,3 +142,4 @@ class BatchOut(Schema):
     replayed: int = Field(description="Events recorded before (or twice in this batch): nothing written.")
     failed: int = Field(description="Events refused (see their error).")
     customers_created: int
+    leads_created: int

@@ -25,6 +25,7 @@ from pearl.core.api import (
 from pearl.leads import selectors, services
 from pearl.leads.models import AssignmentRule, Lead, LeadFollowUp
 from pearl.leads.schemas import (
+    ConvertIn,
     ConvertOut,
     FollowUpIn,
     FollowUpOut,
@@ -111,16 +112,26 @@ def delete_lead(request: HttpRequest, id: int) -> Status[None]:
     tags=["leads"],
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )
-def convert_lead(request: HttpRequest, response: HttpResponse, id: int) -> dict[str, Any]:
+def convert_lead(
+    request: HttpRequest, response: HttpResponse, id: int, payload: ConvertIn | None = None
+) -> dict[str, Any]:
     """Turn the lead into a customer and contact — or link it to the customer it already is (same
-    mobile, WeChat id or email, same company name, or a confident duplicate-matcher hit)."""
+    mobile, WeChat id or email, same company name, or a confident duplicate-matcher hit). With
+    `opportunity` (an object, `{}` for the defaults) it also opens an opportunity, in one transaction."""
     _lead(request, id)
-    result = services.lead_convert(actor=api_actor(request), lead_id=id, expected_version=if_match_version(request))
+    draft = payload.opportunity if payload is not None else None
+    result = services.lead_convert(
+        actor=api_actor(request),
+        lead_id=id,
+        expected_version=if_match_version(request),
+        opportunity=draft.model_dump(exclude_none=True) if draft is not None else None,
+    )
     return {
         "lead": _answer(request, response, id),
         "customer": result.customer_id,
         "reused": result.reused,
         "matched_by": result.matched_by,
+        "opportunity": result.opportunity_id,
     }
 
 

@@ -28,6 +28,8 @@ class FollowUpKind(models.TextChoices):
     VISIT = "visit", pgettext_lazy("lead follow-up", "Visit")
     WECHAT = "wechat", pgettext_lazy("lead follow-up", "WeChat")
     NOTE = "note", pgettext_lazy("lead follow-up", "Note")
+    # What the person sent through a channel (web form, channel event): not a follow-up by the owner.
+    INQUIRY = "inquiry", pgettext_lazy("lead follow-up", "Inquiry")
 
 
 class AssignMethod(models.TextChoices):

@@ -240,7 +240,7 @@ def _afterwards(
         if status != LeadStatus.NEW:
             followed = min(arrived + dt.timedelta(minutes=rng.randint(10, 20 * 60)), now)
             kind, summary = rng.choice(FOLLOW_UPS)
-            follow_ups.append((lead.pk, lead.owner_id, _db(followed), str(kind), summary))
+            follow_ups.append((lead.pk, lead.owner_id, _db(followed), str(kind), summary, "", ""))
         converted_at = None
         if status == LeadStatus.CONVERTED and followed is not None:
             converted_at = min(followed + dt.timedelta(hours=rng.randint(2, 24 * 10)), now)
@@ -276,5 +276,5 @@ def _afterwards(
     sets = ", ".join(f"{quote(_column(Lead, c))} = %s" for c in columns)
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {quote(Lead._meta.db_table)} SET {sets} WHERE id = %s", updates)
-    names = ("lead_id", "actor_id", "at", "kind", "summary")
+    names = ("lead_id", "actor_id", "at", "kind", "summary", "source", "external_id")
     insert_rows(LeadFollowUp._meta.db_table, [_column(LeadFollowUp, n) for n in names], follow_ups)

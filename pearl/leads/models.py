@@ -109,6 +109,9 @@ class Lead(VersionedModel):
             models.Index(fields=["status", "-id"], name="lead_status_idx"),
             models.Index(fields=["province", "city"], name="lead_region_idx"),
             models.Index(fields=["mobile"], name="lead_mobile_idx"),
+            # An arriving inquiry (channel event, web form, import row) finds the open lead it belongs to.
+            models.Index(fields=["email"], name="lead_email_idx", condition=~models.Q(email="")),
+            models.Index(fields=["wechat"], name="lead_wechat_idx", condition=~models.Q(wechat="")),
             # The reminder sweep: open, assigned, never followed up, not yet reminded.
             models.Index(
                 fields=["assigned_at"],
@@ -142,10 +145,21 @@ class LeadFollowUp(models.Model):
     at = models.DateTimeField(_("time"))
     kind = models.CharField(_("kind"), max_length=16, choices=FollowUpKind.choices, default=FollowUpKind.CALL)
     summary = models.CharField(_("summary"), max_length=500, blank=True)
+    # An inquiry that arrived through a channel: the channel ("web", "form:3") and its own id for the
+    # message, unique together so a replayed message is recognised and recorded once.
+    source = models.CharField(_("channel"), max_length=32, blank=True)
+    external_id = models.CharField(max_length=128, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["lead", "-at"], name="leadfollowup_lead_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="leadfollowup_external_uniq",
+            )
+        ]
         verbose_name = _("lead follow-up")
         verbose_name_plural = _("lead follow-ups")
 

@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field
 from pearl.core.api import MAX_ID, PageParams
 from pearl.leads.choices import AssignMethod, FollowUpKind, LeadStatus
 from pearl.leads.models import AssignmentRule, Lead, LeadFollowUp
+from pearl.sales.schemas import Number
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
@@ -148,11 +149,25 @@ class FollowUpOut(Schema):
         return _ref(obj.actor if obj.actor_id else None)
 
 
+class OpportunityDraft(_Input):
+    name: str | None = Field(None, max_length=100, description="Default: the company (or person) and the interest.")
+    amount: Number | None = Field(None, description="Not below zero, up to two places.")
+    expected_close_date: dt.date | None = None
+    pipeline: Id | None = Field(None, description="Default: the default pipeline (first open stage).")
+
+
+class ConvertIn(_Input):
+    opportunity: OpportunityDraft | None = Field(
+        None, description="Also open an opportunity for the customer, owned by the lead's owner."
+    )
+
+
 class ConvertOut(Schema):
     lead: LeadOut
     customer: int = Field(description="The customer the lead became (existing or new).")
     reused: bool = Field(description="True when the lead was a customer already (nothing created).")
     matched_by: str = Field(description="mobile, wechat, email, name or matcher; empty when created.")
+    opportunity: int | None = Field(None, description="The opportunity opened with the conversion, if asked for.")
 
 
 class RuleIn(_Input):

@@ -118,6 +118,7 @@ def _detail(request: HttpRequest, pk: int, status: int = 200, **extra: Any) -> H
         "follow_ups": list(selectors.lead_follow_ups(actor=actor, lead=lead)[:50]),
         "quick_kinds": [(k.value, k.label) for k in QUICK_KINDS],
         "disqualify_form": extra.pop("disqualify_form", DisqualifyForm()),
+        "opportunity_name": services.default_opportunity_name(lead),
         **extra,
     }
     return _render(request, "leads/lead_detail.html", context, status=status)
@@ -148,15 +149,30 @@ def lead_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
+    opportunity = None
+    if request.POST.get("with_opportunity"):
+        # Blank fields take the service's defaults (a name from the lead, the default pipeline).
+        opportunity = {
+            k: v for k in ("name", "amount", "expected_close_date") if (v := request.POST.get(k, "").strip())
+        }
     try:
-        result = services.lead_convert(actor=actor, lead_id=pk)
+        result = services.lead_convert(actor=actor, lead_id=pk, opportunity=opportunity)
     except (ValidationFailed, Conflict) as exc:
-        return _detail(request, pk, status=409 if isinstance(exc, Conflict) else 422, error=exc.message)
+        return _detail(request, pk, status=409 if isinstance(exc, Conflict) else 422, error=_convert_error(exc))
     if result.reused:
         messages.success(request, _("The lead was this customer already; it is linked to it, nothing was created."))
     else:
         messages.success(request, _("Customer created from the lead."))
+    if result.opportunity_id is not None:
+        messages.success(request, _("Opportunity opened for the customer."))
     return redirect("customers:customer_detail", pk=result.customer_id)
+
+
+def _convert_error(exc: ValidationFailed | Conflict) -> str:
+    """The message, with each field's own message when the opportunity's values were refused."""
+    details = [str(m) for key, messages_ in exc.field_errors.items() if key.startswith("opportunity.")
+               for m in messages_]  # fmt: skip
+    return " ".join(dict.fromkeys([str(exc.message), *details]))
 
 
 @page

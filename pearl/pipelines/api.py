@@ -112,7 +112,8 @@ def update_pipeline(request: HttpRequest, id: int, payload: PipelinePatch) -> Pi
     openapi_extra=IDEMPOTENCY_OPENAPI,
 )  # fmt: skip
 def create_stage(request: HttpRequest, id: int, payload: StageIn) -> Status[Stage]:
-    """Needs the manage-settings permission; placed last unless `order` is given."""
+    """Needs the manage-settings permission; placed last unless `order` is given. A `role` another stage of the
+    pipeline holds is a 409."""
     check_id(id, _("Pipeline not found."))
     data = {k: v for k, v in _dump(payload).items() if v is not None}
     return Status(201, services.stage_create(actor=api_actor(request), pipeline_id=id, data=data))
@@ -120,7 +121,9 @@ def create_stage(request: HttpRequest, id: int, payload: StageIn) -> Status[Stag
 
 @router.patch("/pipelines/{int:id}/stages/{int:stage_id}", response={200: StageOut, **_WRITE_ERRORS}, tags=PIPELINES)
 def update_stage(request: HttpRequest, id: int, stage_id: int, payload: StagePatch) -> Stage:
-    """Needs the manage-settings permission. The kind cannot change while opportunities are in the stage (409)."""
+    """Needs the manage-settings permission. The kind cannot change while opportunities are in the stage (409),
+    nor take away the pipeline's last won or lost stage (409). `role` (`quote`, or `null` to take it off): one
+    stage per role in a pipeline (another stage holding it is a 409), only on an open stage (422)."""
     check_id(id, _("Pipeline not found."))
     check_id(stage_id, _("Stage not found."))
     if not selectors.pipeline_get(actor=api_actor(request), pipeline_id=id).stages.filter(pk=stage_id).exists():

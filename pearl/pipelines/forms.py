@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from pearl.activities.choices import CommunicationKind, Outcome
-from pearl.pipelines.choices import OpportunityStatus
+from pearl.pipelines.choices import DEFAULT_STAGES, OpportunityStatus, StageKind, StageRole
 from pearl.pipelines.filters import OpportunityFilterForm
 
 
@@ -84,3 +84,32 @@ class StageRuleForm(forms.Form):
         stage_field = self.fields["stage"]
         assert isinstance(stage_field, forms.ChoiceField)
         stage_field.choices = stages
+
+
+# --- pipeline and stage settings (manage_settings) ---------------------------------------------------------
+
+
+class PipelineForm(forms.Form):
+    required_names = ("name",)
+
+    name = forms.CharField(label=_("Pipeline name"), max_length=64, required=False)
+
+
+class PipelineCreateForm(PipelineForm):
+    standard_stages = forms.BooleanField(label=_("Start with the standard stages"), required=False, initial=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["standard_stages"].help_text = " → ".join(name for name, _p, _k in DEFAULT_STAGES)
+
+
+class StageForm(forms.Form):
+    """One stage's fields; the probability stays text so the service's refusal ("0 to 100") is the message."""
+
+    required_names = ("name",)
+
+    name = forms.CharField(label=_("Stage name"), max_length=32, required=False)
+    probability = forms.CharField(label=_("Win probability (%)"), max_length=8, required=False,
+                                  widget=forms.TextInput(attrs={"inputmode": "numeric"}))  # fmt: skip
+    kind = forms.ChoiceField(label=_("Kind"), choices=StageKind.choices)
+    role = forms.ChoiceField(label=_("Stage role"), required=False, choices=[("", _("No role")), *StageRole.choices])

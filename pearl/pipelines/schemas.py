@@ -13,7 +13,7 @@ from pydantic import ConfigDict, Field
 
 from pearl.activities.choices import CommunicationKind, Outcome
 from pearl.core.api import MAX_ID, PageParams
-from pearl.pipelines.choices import OpportunityStatus, QuoteStatus, StageKind
+from pearl.pipelines.choices import OpportunityStatus, QuoteStatus, StageKind, StageRole
 from pearl.pipelines.models import Opportunity, Pipeline, Quote, Stage, StageRule
 from pearl.sales.schemas import Number
 
@@ -34,6 +34,11 @@ class StageOut(Schema):
     order: int
     probability: int = Field(description="Win probability, 0–100 (%).")
     kind: str = Field(json_schema_extra=_enum(StageKind.values))
+    role: str | None = Field(
+        description="What the stage stands for (`quote`: a sent quote moves the opportunity here); one stage per "
+        "role in a pipeline, only on an open stage.",
+        json_schema_extra=_enum(StageRole.values),
+    )
 
 
 class StageRef(Schema):
@@ -71,6 +76,7 @@ class StageIn(_Input):
     probability: int = Field(0, ge=0, le=100)
     kind: str = Field(StageKind.OPEN, json_schema_extra=_enum(StageKind.values))
     order: int | None = Field(None, ge=0, le=2**31 - 1)
+    role: str | None = Field(None, json_schema_extra=_enum(StageRole.values))
 
 
 class StagePatch(_Input):
@@ -78,6 +84,9 @@ class StagePatch(_Input):
     probability: int | None = Field(None, ge=0, le=100)
     kind: str | None = Field(None, json_schema_extra=_enum(StageKind.values))
     order: int | None = Field(None, ge=0, le=2**31 - 1)
+    role: str | None = Field(
+        None, description="Set a role, or `null` to take it off.", json_schema_extra=_enum(StageRole.values)
+    )
 
 
 class PipelineIn(_Input):

@@ -64,6 +64,15 @@ def stage_rule_list(*, actor: User, pipeline_id: Any) -> QuerySet[StageRule]:
     return StageRule.objects.filter(pipeline=pipeline).select_related("target_stage")
 
 
+def opportunity_counts(*, actor: User, by: str) -> dict[int, int]:
+    """How many opportunities (anyone's: the settings pages weigh a change for the whole company) are in
+    each pipeline (``by="pipeline"``) or stage (``by="stage"``), in one grouped query."""
+    if by not in ("pipeline", "stage"):
+        raise ValueError(by)
+    rows = Opportunity.objects.order_by().values_list(by).annotate(n=Count("id"))
+    return dict(rows)
+
+
 def default_pipeline(*, actor: User) -> Pipeline | None:
     return Pipeline.objects.filter(active=True).order_by("-is_default", "order", "id").first()
 

@@ -35,10 +35,18 @@ from pearl.core.paging import form_version, page_number, paginate
 from pearl.core.permissions import require
 from pearl.customers import selectors as customer_selectors
 from pearl.pipelines import selectors, services
-from pearl.pipelines.choices import OpportunityStatus, StageKind
-from pearl.pipelines.forms import OpportunityFilterPageForm, OpportunityForm, StageRuleForm
+from pearl.pipelines.choices import OpportunityStatus, QuoteStatus, StageKind
+from pearl.pipelines.forms import (
+    OpportunityFilterPageForm,
+    OpportunityForm,
+    PipelineCreateForm,
+    PipelineForm,
+    StageForm,
+    StageRuleForm,
+)
 from pearl.pipelines.models import Opportunity, Pipeline
 from pearl.pipelines.pdf import pdf_response
+from pearl.pipelines.services.expiry import business_date, default_valid_until, has_run_out
 
 page = page_view(error_template="pipelines/error.html")
 render = functools.partial(render_page, nav="pipelines")
@@ -495,6 +503,171 @@ def stage_rules(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "pipelines/stage_rules.html", context, status=status)
 
 
+# --- pipelines and stages: the settings pages (manage_settings) -------------------------------------------
+
+PIPELINE_OPS = ("create", "default", "activate", "deactivate", "delete")
+STAGE_OPS = ("rename", "stage_add", "stage_save", "up", "down", "stage_delete")
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def pipeline_settings(request: HttpRequest) -> HttpResponseBase:
+    """Every pipeline (switched-off ones too): create one, make one the default, switch one off or on,
+    delete an unused one. A refusal shows its message on the page (status 409 / 422) and changes nothing."""
+    actor = actor_of(request)
+    require(actor, "manage_settings")
+    form = PipelineCreateForm(request.POST if request.POST.get("op") == "create" else None)
+    error, status = None, 200
+    op = request.POST.get("op", "")
+    if request.method == "POST" and op == "create" and form.is_valid():
+        try:
+            created = services.pipeline_create(
+                actor=actor,
+                name=form.cleaned_data["name"],
+                stages=services.default_stage_data() if form.cleaned_data["standard_stages"] else [],
+            )
+        except FORM_ERRORS as exc:
+            add_service_errors(form, exc)
+            status = exc.status
+        else:
+            messages.success(request, _("Pipeline “%(name)s” created.") % {"name": created.name})
+            return redirect("pipelines:pipeline_config", pk=created.pk)
+    elif request.method == "POST" and op in PIPELINE_OPS[1:]:
+        target = selectors.pipeline_get(actor=actor, pipeline_id=request.POST.get("pipeline"))
+        try:
+            done = _pipeline_op(actor, target, op)
+        except FORM_ERRORS as exc:
+            error, status = exc.message, exc.status
+        else:
+            messages.success(request, done)
+            return redirect("pipelines:pipeline_settings")
+    elif request.method == "POST":
+        status = 422
+        if op != "create":
+            error = _("Unknown action.")
+    all_pipelines = list(selectors.pipeline_list(actor=actor, include_inactive=True))
+    counts = selectors.opportunity_counts(actor=actor, by="pipeline")
+    context = {
+        "rows": [(p, counts.get(p.pk, 0)) for p in all_pipelines],
+        "form": form,
+        "error": error,
+        "pipelines": _pipelines(actor),
+    }
+    return render(request, "pipelines/pipeline_settings.html", context, status=status)
+
+
+def _pipeline_op(actor: User, pipeline: Pipeline, op: str) -> str:
+    """Do a list-page action; the success message."""
+    name = {"name": pipeline.name}
+    if op == "delete":
+        services.pipeline_delete(actor=actor, pipeline_id=pipeline.pk)
+        return _("Pipeline “%(name)s” deleted.") % name
+    if op == "default":
+        services.pipeline_update(actor=actor, pipeline_id=pipeline.pk, data={"is_default": True})
+        return _("“%(name)s” is now the default pipeline.") % name
+    active = op == "activate"
+    services.pipeline_update(actor=actor, pipeline_id=pipeline.pk, data={"active": active})
+    return (_("Pipeline “%(name)s” switched on.") if active else _("Pipeline “%(name)s” switched off.")) % name
+
+
+def _stage_data(form: StageForm) -> dict[str, Any]:
+    data = form.cleaned_data
+    return {"name": data["name"], "probability": data["probability"], "kind": data["kind"], "role": data["role"]}
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def pipeline_config(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """One pipeline's name and stages: rename it; add, edit (name, win probability, kind, role), move up
+    or down and delete stages. Each stage is its own form, so a phone shows them as a column of cards."""
+    actor = actor_of(request)
+    require(actor, "manage_settings")
+    pipeline = selectors.pipeline_get(actor=actor, pipeline_id=pk)
+    op = request.POST.get("op", "")
+    stage_id = request.POST.get("stage", "")
+    posted_stage = int(stage_id) if op in STAGE_OPS[2:] and stage_id.isdigit() else None
+    rename = PipelineForm(request.POST if op == "rename" else None, initial={"name": pipeline.name})
+    add = StageForm(request.POST if op == "stage_add" else None, initial={"probability": "0", "kind": "open"})
+    own_stage = posted_stage is not None and pipeline.stages.filter(pk=posted_stage).exists()
+    bound = StageForm(request.POST) if op == "stage_save" and own_stage else None  # else "not found" on top
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            done = _stage_op(actor, pipeline, op, posted_stage, rename=rename, add=add, bound=bound)
+        except FORM_ERRORS as exc:
+            form = {"rename": rename, "stage_add": add, "stage_save": bound}.get(op)
+            if form is not None:
+                add_service_errors(form, exc)
+            else:
+                error = exc.message
+            status = exc.status
+        else:
+            if done is None:
+                status = 422
+            else:
+                messages.success(request, done)
+                return redirect("pipelines:pipeline_config", pk=pk)
+    pipeline = selectors.pipeline_get(actor=actor, pipeline_id=pk)  # fresh after a refusal too
+    counts = selectors.opportunity_counts(actor=actor, by="stage")
+    stages = list(pipeline.stages.all())
+    rows = []
+    for index, stage in enumerate(stages):
+        initial = {"name": stage.name, "probability": stage.probability, "kind": stage.kind, "role": stage.role or ""}
+        form = bound if bound is not None and posted_stage == stage.pk else StageForm(initial=initial)
+        rows.append({"stage": stage, "form": form, "count": counts.get(stage.pk, 0),
+                     "first": index == 0, "last": index == len(stages) - 1})  # fmt: skip
+    context = {
+        "pipeline": pipeline,
+        "rows": rows,
+        "rename": rename,
+        "add": add,
+        "error": error,
+        "error_stage": posted_stage if error else None,
+        "pipelines": _pipelines(actor),
+    }
+    return render(request, "pipelines/pipeline_config.html", context, status=status)
+
+
+def _stage_op(
+    actor: User,
+    pipeline: Pipeline,
+    op: str,
+    stage_id: int | None,
+    *,
+    rename: PipelineForm,
+    add: StageForm,
+    bound: StageForm | None,
+) -> str | None:
+    """Do a pipeline-page action; the success message, or None when the form itself is invalid."""
+    if op == "rename":
+        if not rename.is_valid():
+            return None
+        data = {"name": rename.cleaned_data["name"]}
+        saved = services.pipeline_update(actor=actor, pipeline_id=pipeline.pk, data=data)
+        return _("Pipeline “%(name)s” saved.") % {"name": saved.name}
+    if op == "stage_add":
+        if not add.is_valid():
+            return None
+        stage = services.stage_create(actor=actor, pipeline_id=pipeline.pk, data=_stage_data(add))
+        return _("Stage “%(name)s” added.") % {"name": stage.name}
+    if op not in STAGE_OPS:
+        raise ValidationFailed(_("Unknown action."))
+    if stage_id is None or not pipeline.stages.filter(pk=stage_id).exists():
+        raise ValidationFailed(_("Stage not found."))
+    if op == "stage_save":
+        assert bound is not None
+        if not bound.is_valid():
+            return None
+        stage = services.stage_update(actor=actor, stage_id=stage_id, data=_stage_data(bound))
+        return _("Stage “%(name)s” saved.") % {"name": stage.name}
+    if op == "stage_delete":
+        name = pipeline.stages.get(pk=stage_id).name
+        services.stage_delete(actor=actor, stage_id=stage_id)
+        return _("Stage “%(name)s” deleted.") % {"name": name}
+    stage = services.stage_move(actor=actor, stage_id=stage_id, direction=op)
+    return (_("“%(name)s” moved up.") if op == "up" else _("“%(name)s” moved down.")) % {"name": stage.name}
+
+
 # --- quotes -----------------------------------------------------------------------------------------------
 
 QUOTE_FORM_ROWS = 5
@@ -545,7 +718,10 @@ def quote_create(request: HttpRequest, pk: int) -> HttpResponse:
         "opportunity": opportunity,
         "rows": [{"index": i, **row} for i, row in enumerate(rows)],
         "products": _product_choices(actor),
-        "valid_until": request.POST.get("valid_until", ""),
+        # A new quote's form offers 30 days of validity; the field may be changed or cleared (no expiry).
+        "valid_until": request.POST.get("valid_until", "")
+        if request.method == "POST"
+        else default_valid_until().isoformat(),
         "note": request.POST.get("note", ""),
         "error": error,
         "messages_list": [m for messages_ in errors.values() for m in messages_],
@@ -558,7 +734,10 @@ def quote_create(request: HttpRequest, pk: int) -> HttpResponse:
 def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     quote = selectors.quote_get(actor=actor, quote_id=pk)
-    return render(request, "pipelines/quote_detail.html", {"quote": quote, "lines": list(quote.lines.all())})
+    # Past its date but not yet swept: say so, and offer no "accepted" button (the service refuses it).
+    ran_out = quote.status == QuoteStatus.SENT and has_run_out(quote, business_date())
+    context = {"quote": quote, "lines": list(quote.lines.all()), "ran_out": ran_out}
+    return render(request, "pipelines/quote_detail.html", context)
 
 
 QUOTE_ACTIONS = {"send": services.quote_send, "accept": services.quote_accept, "reject": services.quote_reject}

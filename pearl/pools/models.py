@@ -36,6 +36,9 @@ class Pool(VersionedModel):
     mask_contacts = models.BooleanField(_("mask contact details until claimed"), default=True)
     active = models.BooleanField(_("active"), default=True)
     is_default = models.BooleanField(_("default pool"), default=False)
+    # When the pool was last switched on: no customer's reclaim clock starts before it, so switching a
+    # pool on gives every owner the full N days (with the warning) instead of a mass reclaim that night.
+    rules_since = models.DateTimeField(_("rules apply since"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-is_default", "name", "id"]

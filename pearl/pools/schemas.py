@@ -24,6 +24,9 @@ class PoolOut(Schema):
     reclaim_after_days_without_follow_up: int
     reclaim_after_days_without_deal: int | None
     warn_days_before: int
+    rules_since: dt.datetime | None = Field(
+        description="When the pool was last switched on: no reclaim clock starts earlier (null: always on)."
+    )
 
 
 class PoolPage(Schema):

@@ -7,20 +7,30 @@ its channel delivers it after commit on the task worker (``pearl.reminders.tasks
 Email is registered when SMTP is configured through the environment (``PEARL_EMAIL_HOST``, and
 optionally ``PEARL_EMAIL_PORT``, ``PEARL_EMAIL_USER``, ``PEARL_EMAIL_PASSWORD``,
 ``PEARL_EMAIL_USE_TLS`` / ``PEARL_EMAIL_USE_SSL``, ``PEARL_EMAIL_FROM``); it goes through Django's
-mail backend. WeCom and DingTalk senders do not exist until someone configures them: they register
-here with ``register("wecom", send)``.
+mail backend.
+
+WeCom and DingTalk post to a group robot (``pearl.reminders.adapters``), each when its webhook is
+set (environment or Django settings): ``PEARL_WECOM_WEBHOOK`` is the 企业微信 group robot's address
+(``https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…``); ``PEARL_DINGTALK_WEBHOOK`` the 钉钉
+custom robot's (``https://oapi.dingtalk.com/robot/send?access_token=…``), with ``PEARL_DINGTALK_SECRET``
+when the robot uses 加签 (each call then carries ``timestamp`` and the HMAC-SHA256 ``sign``).
+``PEARL_BASE_URL`` (e.g. ``https://crm.example.cn``) turns a message's page into a link to open in
+the robot message and the email. Unset, a channel's messages just stay in the outbox. Which
+channels reminders also go to is chosen on the settings page 提醒规则 (``ReminderRules``). A failed
+send keeps its reason in ``error`` and stays unsent; another sender replaces a built-in one with
+``register("wecom", send)``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.utils import timezone
 
+from pearl.reminders import adapters
 from pearl.reminders.choices import OutboxChannel
 from pearl.reminders.models import OutboxMessage
 
@@ -39,7 +49,7 @@ def unregister(channel: str) -> None:
 
 
 def _env(name: str, default: str = "") -> str:
-    return str(getattr(settings, name, "") or os.environ.get(name, default))
+    return adapters.config(name, default)
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -64,14 +74,32 @@ def send_email(message: OutboxMessage) -> None:
         timeout=30,
     )
     sender = _env("PEARL_EMAIL_FROM") or settings.DEFAULT_FROM_EMAIL
-    EmailMessage(message.subject, message.body, sender, [message.recipient], connection=connection).send()
+    link = adapters.absolute_link(message.link)
+    body = f"{message.body}\n\n{link}".strip() if link else message.body
+    EmailMessage(message.subject, body, sender, [message.recipient], connection=connection).send()
+
+
+# The built-in sender of each channel and whether it is configured; ``register`` overrides them.
+_BUILT_IN: dict[str, tuple[Callable[[], bool], Sender]] = {
+    OutboxChannel.EMAIL: (email_configured, send_email),
+    OutboxChannel.WECOM: (adapters.wecom_configured, adapters.send_wecom),
+    OutboxChannel.DINGTALK: (adapters.dingtalk_configured, adapters.send_dingtalk),
+}
+
+
+def configured(channel: str) -> bool:
+    """Whether messages on this channel leave the outbox (a registered or a configured sender)."""
+    return sender_for(channel) is not None
 
 
 def sender_for(channel: str) -> Sender | None:
     """The sender of a channel, or None: the message stays in the outbox."""
-    if channel == OutboxChannel.EMAIL and email_configured():
-        return _senders.get(channel, send_email)
-    return _senders.get(channel)
+    if channel in _senders:
+        return _senders[channel]
+    built_in = _BUILT_IN.get(channel)
+    if built_in is not None and built_in[0]():
+        return built_in[1]
+    return None
 
 
 def outbox_deliver(message_ids: Sequence[int]) -> int:

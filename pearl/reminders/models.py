@@ -99,6 +99,8 @@ class OutboxMessage(models.Model):
     recipient = models.CharField(_("recipient"), max_length=254)
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("message"), blank=True)
+    # The page the message is about (a path such as /leads/12/, or a full address), for the adapters.
+    link = models.CharField(_("link"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("time"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
@@ -113,3 +115,54 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} → {self.recipient}"
+
+
+# Defaults of the reminder rules, as the issue sets them (the settings page changes them).
+DEFAULT_LEAD_FOLLOW_UP_HOURS = 24
+DEFAULT_CALL_BACK_MINUTES = 60
+DEFAULT_QUOTE_FOLLOW_UP_DAYS = 3
+
+
+class ReminderRules(models.Model):
+    """The one row of reminder rules (pk 1), as ``dataquality.DedupeSettings``: each rule's switch and
+    number, and the outside channels every notification also goes to. Until someone saves the
+    settings page there is no row and ``selectors.reminder_rules()`` returns these defaults unsaved.
+    """
+
+    lead_follow_up_on = models.BooleanField(_("remind of new leads nobody followed up"), default=True)
+    lead_follow_up_hours = models.PositiveIntegerField(
+        _("hours after assignment"), default=DEFAULT_LEAD_FOLLOW_UP_HOURS
+    )
+    lead_follow_up_manager = models.BooleanField(_("also tell the owner's team manager"), default=True)
+    call_back_on = models.BooleanField(_("remind of scheduled call-backs"), default=True)
+    call_back_minutes = models.PositiveIntegerField(_("minutes ahead"), default=DEFAULT_CALL_BACK_MINUTES)
+    quote_follow_up_on = models.BooleanField(_("follow-up task for unanswered quotes"), default=True)
+    quote_follow_up_days = models.PositiveIntegerField(
+        _("days without an answer"), default=DEFAULT_QUOTE_FOLLOW_UP_DAYS
+    )
+    # Outside channels: besides the notification centre, each new notification is also queued
+    # for its recipient on these (an email address, or the WeCom / DingTalk group robot).
+    send_email = models.BooleanField(_("email"), default=False)
+    send_wecom = models.BooleanField(_("WeCom"), default=False)
+    send_dingtalk = models.BooleanField(_("DingTalk"), default=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("reminder rules")
+        verbose_name_plural = _("reminder rules")
+
+    def __str__(self) -> str:
+        return str(_("reminder rules"))
+
+    @property
+    def outside_channels(self) -> list[str]:
+        """The outbox channels new notifications also go to, in a fixed order."""
+        chosen = [
+            (self.send_email, OutboxChannel.EMAIL),
+            (self.send_wecom, OutboxChannel.WECOM),
+            (self.send_dingtalk, OutboxChannel.DINGTALK),
+        ]
+        return [str(channel) for on, channel in chosen if on]

@@ -19,7 +19,7 @@ from pearl.accounts.models import Team, User
 from pearl.core.errors import NotFound, ValidationFailed
 from pearl.core.permissions import scope_q
 from pearl.reminders.filters import TaskFilterForm, filter_errors
-from pearl.reminders.models import Notification, Task
+from pearl.reminders.models import Notification, ReminderRules, Task
 
 
 def task_scope_q(actor: Any) -> Q:
@@ -113,3 +113,13 @@ def unread_count(*, actor: Any) -> int:
     if actor is None or not getattr(actor, "is_authenticated", False):
         return 0
     return Notification.objects.filter(recipient_id=actor.pk, read_at__isnull=True).count()
+
+
+def reminder_rules() -> ReminderRules:
+    """The reminder rules row, or the defaults (unsaved) before anyone changed them.
+
+    One primary-key read. Each sweep calls it once per run and passes the row down, so a change on
+    the settings page takes effect on the next sweep. Deliberately not kept in a process cache: the
+    page saves in the web process and the sweeps run in the worker, which would keep old numbers.
+    """
+    return ReminderRules.objects.filter(pk=1).first() or ReminderRules(pk=1)

@@ -3,6 +3,7 @@
 The contract other apps call (leads, pipelines, pools, rules):
 
 - ``notify(*, recipients, title, body="", link="", subject=None, dedupe_key="", email=False) -> int``
+- ``reminder_rules_update(*, actor, data) -> ReminderRules`` (the settings page 提醒规则)
 - ``task_create(*, actor, owner, title, due_at, customer_id=None, note="", source=None, dedupe_key="") -> Task``
 - ``task_update`` / ``task_complete`` / ``task_delete`` / ``tasks_transfer``
 
@@ -13,7 +14,7 @@ see the task's customer. Tasks are scoped by their owner, as customers are.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +34,12 @@ from pearl.core.changes import created, deleted, diff, record_change, snapshot
 from pearl.core.errors import NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 from pearl.core.events import emit
 from pearl.core.models import ChangeAction, ChangeLog
+from pearl.core.permissions import require
 from pearl.core.text import clean_spaces, strip_control
 from pearl.customers.selectors import customer_visible
 from pearl.reminders.choices import OutboxChannel
-from pearl.reminders.models import Notification, OutboxMessage, Task
-from pearl.reminders.selectors import task_scope_q, user_scope_q
+from pearl.reminders.models import Notification, OutboxMessage, ReminderRules, Task
+from pearl.reminders.selectors import reminder_rules, task_scope_q, user_scope_q
 
 TASK = "reminders.task"
 TASK_FIELDS = ["title", "note", "customer", "owner", "due_at", "done_at", "source_type", "source_id"]
@@ -74,11 +76,14 @@ def _existing_keys(pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
     return found
 
 
-def notifications_insert(rows: Iterable[Notification]) -> list[Notification]:
+def notifications_insert(
+    rows: Iterable[Notification], *, channels: Collection[str] | None = None, also: Collection[str] = ()
+) -> list[Notification]:
     """Insert notifications in bulk, skipping any whose (recipient, dedupe key) exists; the new ones.
 
     The set-based path of ``notify`` and of the sweeps: one read of the existing keys, one insert
-    (a concurrent duplicate is dropped by the unique constraint, ``ignore_conflicts``)."""
+    (a concurrent duplicate is dropped by the unique constraint, ``ignore_conflicts``). The new ones
+    are also queued on the outside ``channels`` (None: those the reminder rules choose) and ``also``."""
     rows = list(rows)
     existing = _existing_keys([(n.recipient_id, n.dedupe_key) for n in rows if n.dedupe_key])
     new: list[Notification] = []
@@ -90,7 +95,33 @@ def notifications_insert(rows: Iterable[Notification]) -> list[Notification]:
         seen.add(key)
         new.append(n)
     Notification.objects.bulk_create(new, batch_size=CHUNK, ignore_conflicts=True)
+    if new:
+        chosen = reminder_rules().outside_channels if channels is None else channels
+        _queue_outside(new, [*chosen, *(c for c in also if c not in chosen)])
     return new
+
+
+def _queue_outside(new: Sequence[Notification], channels: Sequence[str]) -> None:
+    """Queue these new notifications on the outside channels: an email to each recipient with an
+    address; one group-robot message per recipient on WeCom / DingTalk, addressed by name (a group
+    robot posts to a group, so the name says whom it is for). One read of the recipients."""
+    if not channels:
+        return
+    people = {
+        pk: (email, display_name or username)
+        for pk, email, display_name, username in User.objects.filter(pk__in={n.recipient_id for n in new}).values_list(
+            "pk", "email", "display_name", "username"
+        )
+    }
+    for channel in channels:
+        messages = []
+        for n in new:
+            email, name = people.get(n.recipient_id, ("", ""))
+            to = email if channel == OutboxChannel.EMAIL else name
+            if to:
+                messages.append((to, n.title, n.body, n.link))
+        if messages:
+            outbox_queue(channel=channel, messages=messages)
 
 
 def notify(
@@ -116,22 +147,20 @@ def notify(
     unique = {u.pk: u for u in recipients if u is not None and u.pk}
     with transaction.atomic():
         new = notifications_insert(
-            Notification(
-                recipient_id=pk,
-                title=title,
-                body=body,
-                link=link,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                dedupe_key=dedupe_key,
-            )
-            for pk in unique
+            (
+                Notification(
+                    recipient_id=pk,
+                    title=title,
+                    body=body,
+                    link=link,
+                    subject_type=subject_type,
+                    subject_id=subject_id,
+                    dedupe_key=dedupe_key,
+                )
+                for pk in unique
+            ),
+            also=[OutboxChannel.EMAIL] if email else [],
         )
-        if email:
-            outbox_queue(
-                channel=OutboxChannel.EMAIL,
-                messages=[(unique[n.recipient_id].email, title, body) for n in new if unique[n.recipient_id].email],
-            )
         if new:
             emit("notifications.created", recipient_ids=[n.recipient_id for n in new])
     return len(new)
@@ -172,15 +201,21 @@ def notify_many(notices: Sequence[Notice]) -> int:
     return len(new)
 
 
-def outbox_queue(*, channel: str, messages: Sequence[tuple[str, str, str]]) -> list[int]:
-    """Write (recipient address, subject, body) messages to the outbox; a configured sender delivers
-    them after commit (see ``pearl.reminders.channels``). Returns their ids."""
+def outbox_queue(*, channel: str, messages: Sequence[tuple[str, ...]]) -> list[int]:
+    """Write (recipient address, subject, body[, link]) messages to the outbox; a configured sender
+    delivers them after commit (see ``pearl.reminders.channels``). Returns their ids."""
     if channel not in OutboxChannel.values:
         raise ValidationFailed(_("Unknown channel %(channel)s.") % {"channel": channel})
     rows = OutboxMessage.objects.bulk_create(
         [
-            OutboxMessage(channel=channel, recipient=to[:254], subject=_one_line(subject, TITLE_LIMIT), body=body)
-            for to, subject, body in messages
+            OutboxMessage(
+                channel=channel,
+                recipient=m[0][:254],
+                subject=_one_line(m[1], TITLE_LIMIT),
+                body=m[2],
+                link=(m[3] if len(m) > 3 else "")[:LINK_LIMIT],
+            )
+            for m in messages
         ]
     )
     ids = [m.pk for m in rows if m.pk]
@@ -564,27 +599,29 @@ def _task_link(task_id: int) -> str:
     return f"{reverse('reminders:my_day')}#task-{task_id}"
 
 
-def task_due_notifications(*, at: dt.datetime) -> int:
+def task_due_notifications(*, at: dt.datetime, rules: ReminderRules | None = None) -> int:
     """Notify each owner once when an open task falls due (due in the day before ``at``, so a first run
     does not notify a backlog of old tasks); a task moved to a new time notifies again then."""
     rows = Task.objects.filter(done_at__isnull=True, due_at__lte=at, due_at__gt=at - DUE_LOOKBACK).values_list(
         "pk", "owner_id", "title", "due_at"
     )
     new = notifications_insert(
-        Notification(
-            recipient_id=owner_id,
-            title=_one_line(_("Task due: %(title)s") % {"title": title}, TITLE_LIMIT),
-            link=_task_link(pk),
-            subject_type=TASK,
-            subject_id=pk,
-            dedupe_key=f"task-due:{pk}:{due_at.astimezone(dt.UTC):%Y%m%dT%H%M%S}",
-        )
-        for pk, owner_id, title, due_at in rows.iterator(chunk_size=2000)
+        (
+            Notification(
+                recipient_id=owner_id,
+                title=_one_line(_("Task due: %(title)s") % {"title": title}, TITLE_LIMIT),
+                link=_task_link(pk),
+                subject_type=TASK,
+                subject_id=pk,
+                dedupe_key=f"task-due:{pk}:{due_at.astimezone(dt.UTC):%Y%m%dT%H%M%S}",
+            )
+            for pk, owner_id, title, due_at in rows.iterator(chunk_size=2000)
+        ),
+        channels=(rules or reminder_rules()).outside_channels,
     )
     return len(new)
 
 
-CALL_BACK_AHEAD = dt.timedelta(hours=1)
 COMMUNICATION = "activities.communication"
 
 
@@ -592,33 +629,113 @@ def _hhmm(when: dt.datetime) -> str:
     return f"{timezone.localtime(when):%H:%M}"
 
 
-def call_back_notifications(*, at: dt.datetime) -> int:
-    """Remind each customer's owner once of a scheduled call-back due within the hour after ``at``
-    (a call-back moved to another time reminds again then)."""
-    rows = follow_ups_due(start=at, end=at + CALL_BACK_AHEAD)
+def call_back_notifications(*, at: dt.datetime, rules: ReminderRules | None = None) -> int:
+    """Remind each customer's owner once of a scheduled call-back due within the rules' minutes
+    (60 by default) after ``at`` (a call-back moved to another time reminds again then). Nothing
+    when the rule is switched off."""
+    rules = rules or reminder_rules()
+    if not rules.call_back_on:
+        return 0
+    rows = follow_ups_due(start=at, end=at + dt.timedelta(minutes=rules.call_back_minutes))
     new = notifications_insert(
-        Notification(
-            recipient_id=owner_id,
-            title=_one_line(
-                _("Call back %(customer)s at %(time)s")
-                % {"customer": name, "time": f"{timezone.localtime(due):%H:%M}"},
-                TITLE_LIMIT,
-            ),
-            link=reverse("customers:customer_detail", args=[customer_id]),
-            subject_type=COMMUNICATION,
-            subject_id=pk,
-            dedupe_key=f"call-back:{pk}:{due.astimezone(dt.UTC):%Y%m%dT%H%M%S}",
-        )
-        for pk, customer_id, owner_id, due, name in rows
-        if owner_id is not None
+        (
+            Notification(
+                recipient_id=owner_id,
+                title=_one_line(
+                    _("Call back %(customer)s at %(time)s")
+                    % {"customer": name, "time": f"{timezone.localtime(due):%H:%M}"},
+                    TITLE_LIMIT,
+                ),
+                link=reverse("customers:customer_detail", args=[customer_id]),
+                subject_type=COMMUNICATION,
+                subject_id=pk,
+                dedupe_key=f"call-back:{pk}:{due.astimezone(dt.UTC):%Y%m%dT%H%M%S}",
+            )
+            for pk, customer_id, owner_id, due, name in rows
+            if owner_id is not None
+        ),
+        channels=rules.outside_channels,
     )
     return len(new)
 
 
 def reminders_sweep(at: dt.datetime) -> dict[str, Any]:
-    """The registered sweep (``pearl sweep --at``): due tasks and call-backs coming up, as of ``at``."""
+    """The registered sweep (``pearl sweep --at``): due tasks and call-backs coming up, as of ``at``;
+    the reminder rules are read once for the run."""
+    rules = reminder_rules()
     with transaction.atomic():
         return {
-            "task_due_notified": task_due_notifications(at=at),
-            "call_back_notified": call_back_notifications(at=at),
+            "task_due_notified": task_due_notifications(at=at, rules=rules),
+            "call_back_notified": call_back_notifications(at=at, rules=rules),
         }
+
+
+# --- the reminder rules ------------------------------------------------------------------------------
+
+# (low, high) of each rule's number. A call-back reminder needs at least the 10 minutes between two
+# runs of the frequent sweeps (``tasks.FREQUENT_SWEEPS``), or a call-back could fall between them.
+LEAD_HOURS = (1, 720)
+CALL_BACK_MINUTES = (10, 1440)
+QUOTE_DAYS = (1, 90)
+RULE_SWITCHES = (
+    "lead_follow_up_on", "lead_follow_up_manager", "call_back_on", "quote_follow_up_on",
+    "send_email", "send_wecom", "send_dingtalk",
+)  # fmt: skip
+RULE_FIELDS = [*RULE_SWITCHES, "lead_follow_up_hours", "call_back_minutes", "quote_follow_up_days"]
+
+
+def _rule_number_errors(data: dict[str, Any]) -> dict[str, list[str]]:
+    limits = {
+        "lead_follow_up_hours": (
+            LEAD_HOURS,
+            _("Enter whole hours from %(low)d to %(high)d (30 days) for the lead reminder."),
+        ),
+        "call_back_minutes": (
+            CALL_BACK_MINUTES,
+            _(
+                "Enter minutes from %(low)d to %(high)d (one day) for the call-back reminder: "
+                "reminders are checked every 10 minutes."
+            ),
+        ),
+        "quote_follow_up_days": (
+            QUOTE_DAYS,
+            _("Enter whole days from %(low)d to %(high)d for the quote follow-up."),
+        ),
+    }
+    errors: dict[str, list[str]] = {}
+    for name, ((low, high), message) in limits.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            errors[name] = [message % {"low": low, "high": high}]
+    return errors
+
+
+def reminder_rules_update(*, actor: User, data: dict[str, Any]) -> ReminderRules:
+    """Change the reminder rules (the manage-settings right): any of ``RULE_FIELDS``. A number out
+    of its range refuses the whole change with a message per field; the sweeps read the new rules
+    on their next run. One change-log row with what changed."""
+    require(actor, "manage_settings")
+    unknown = set(data) - set(RULE_FIELDS)
+    if unknown:
+        raise ValidationFailed(_("Unknown fields: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    errors = _rule_number_errors(data)
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], field_errors=errors)
+    with transaction.atomic():
+        rules = ReminderRules.objects.select_for_update().filter(pk=1).first() or ReminderRules(pk=1)
+        before = snapshot(rules, RULE_FIELDS)
+        for name in RULE_SWITCHES:
+            if name in data:
+                setattr(rules, name, bool(data[name]))
+        for name in ("lead_follow_up_hours", "call_back_minutes", "quote_follow_up_days"):
+            if name in data:
+                setattr(rules, name, data[name])
+        changes = diff(before, snapshot(rules, RULE_FIELDS))
+        if not changes and rules.updated_at is not None:
+            return rules
+        rules.updated_by = actor
+        rules.save()
+        record_change(actor=actor, action=ChangeAction.UPDATE, instance=rules, changes=changes)
+        return rules

@@ -12,4 +12,6 @@ urlpatterns = [
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
     path("notifications/unread/", views.unread_badge, name="unread_badge"),
+    # A settings page (manage-settings right, the settings section of the nav), linked from /settings/.
+    path("rules/", views.reminder_rules, name="rules"),
 ]

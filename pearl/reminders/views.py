@@ -1,22 +1,26 @@
-"""我的一天 (my day: tasks and call-backs) and the notification centre, phone-first, with htmx."""
+"""我的一天 (my day: tasks and call-backs) and the notification centre, phone-first, with htmx; and the
+settings page 提醒规则 (reminder rules)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pearl.activities.selectors import follow_ups
 from pearl.core.errors import ValidationFailed
-from pearl.core.pages import actor_of, add_service_errors, is_htmx, page_view
+from pearl.core.pages import FORM_ERRORS, actor_of, add_service_errors, is_htmx, page_view, render_page
 from pearl.core.paging import page_number, paginate
-from pearl.reminders import selectors, services
-from pearl.reminders.forms import TaskForm
+from pearl.reminders import channels, selectors, services
+from pearl.reminders.choices import OutboxChannel
+from pearl.reminders.forms import ReminderRulesForm, TaskForm
 
 NAV = "my"
 page = page_view(error_template="reminders/error.html")
@@ -119,3 +123,35 @@ def unread_badge(request: HttpRequest) -> HttpResponse:
     """The nav's unread count, fetched by htmx after the page loads (so no page pays a query for it)."""
     count = selectors.unread_count(actor=actor_of(request))
     return HttpResponse(f'<span class="badge">{count}</span>' if count else "")
+
+
+# --- settings: 提醒规则 ------------------------------------------------------------------------------
+
+# The manage-settings right, as every settings page (pearl.accounts.views.settings_page).
+settings_required = page_view(error_template="settings/forbidden.html", right="manage_settings", not_found_page=False)
+
+
+@settings_required
+@require_http_methods(["GET", "POST"])
+def reminder_rules(request: HttpRequest) -> HttpResponse:
+    """The reminder rules: on POST the service checks and saves them all, or nothing with a message."""
+    current = selectors.reminder_rules()
+    initial = {name: getattr(current, name) for name in ReminderRulesForm.base_fields}
+    form = ReminderRulesForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                services.reminder_rules_update(actor=actor_of(request), data=form.cleaned_data)
+            except FORM_ERRORS as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Reminder rules saved. They apply from the next reminder run."))
+                return redirect("reminders:rules")
+    outside = [
+        (form[f"send_{channel}"], channels.configured(channel))
+        for channel in (OutboxChannel.EMAIL, OutboxChannel.WECOM, OutboxChannel.DINGTALK)
+    ]
+    context = {"form": form, "rules": current, "outside": outside}
+    return render_page(request, "reminders/rules.html", context, status=status, nav="settings")

@@ -43,10 +43,12 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-# Rows the data migrations ship (roles, default choice lists); idempotent get_or_create seeds.
+# Rows the data migrations ship (roles, default choice lists, the default pipeline and pool); idempotent seeds.
 SEEDS = [
     ("pearl.accounts.migrations.0002_default_roles", "create_roles"),
     ("pearl.customers.migrations.0002_default_choices", "create_choices"),
+    ("pearl.pipelines.migrations.0002_default_pipeline", "create_default_pipeline"),
+    ("pearl.pools.migrations.0002_default_pool", "create_default_pool"),
 ]
 
 

@@ -22,6 +22,9 @@ from pearl.customers.selectors import customer_get
 from pearl.customers.services import tag_create
 from pearl.customers.tests.factories import make_customer, mobile
 from pearl.customers.tests.test_api import Api, assert_problem
+from pearl.pipelines.tests.factories import make_opportunity
+from pearl.pools.models import Pool
+from pearl.reminders.services import task_create
 from pearl.sales.models import Order
 from pearl.sales.selectors import customer_sales_overview
 from pearl.sales.tests.factories import order, payment, product
@@ -65,12 +68,22 @@ def rich_customer(org: Org) -> Customer:
 #   timeline:  events, changes, the users and teams those changes name
 #   panels:    figures; recent orders, ageing, overdue orders, invoicing details; last contact, open complaints
 #   merges:    the merges (customer_merges trusts the customer customer_get read)
-PAGE_QUERIES = {"manager": 22, "owner": 21}
+#   sales panel (core.profile_panels, five more): open opportunities with the won / lost counts (one
+#              windowed read on the customer's index); open tasks (customer, due_at index); the public
+#              pool: the active pools and their teams (the reclaim sweep's routing, tiny tables) and one
+#              primary-key read of the customer with its protection, open-opportunity flag and route.
+#              A customer a pool would take (no open opportunity, not protected) costs one more
+#              primary-key read, its reclaim clocks; one nobody owns costs one read of its pool entry
+#              instead of all that; with no active pool the teams are not read.
+PAGE_QUERIES = {"manager": 27, "owner": 26}
 
 
 @pytest.mark.parametrize("who", ["manager", "owner"])
 def test_the_360_page_reads_each_thing_once(en: Any, org: Org, who: str, django_assert_num_queries: Any) -> None:
     customer = rich_customer(org)
+    make_opportunity(org.owner, customer.pk, name="冷库扩建")
+    task_create(actor=org.owner, owner=org.owner, title="回电确认报价", due_at=timezone.now(), customer_id=customer.pk)
+    Pool.objects.filter(is_default=True).update(active=True)  # the routing reads the pools' teams too
     en.force_login(getattr(org, who))
     url = reverse("customers:customer_detail", args=[customer.pk])
     overdue = Order.objects.filter(customer=customer).order_by("ordered_at").first()
@@ -79,11 +92,14 @@ def test_the_360_page_reads_each_thing_once(en: Any, org: Org, who: str, django_
         page = en.get(url)
     assert page.status_code == 200
     html = page.content.decode()
-    for shown in ("月结客户", "张伟", "李娜", "问了价格", "虾不新鲜", "Key figures", "Overdue orders", overdue.number):
+    for shown in ("月结客户", "张伟", "李娜", "问了价格", "虾不新鲜", "Key figures", "Overdue orders", overdue.number,
+                  "冷库扩建", "回电确认报价", "Not reclaimed to the public pool"):  # fmt: skip
         assert shown in html, shown
-    # The customer table is read once: the page's customer_get, the one scope check.
+    # The customer table is read twice: the page's customer_get (the one scope check) and the pools
+    # section's primary-key read of the customer's protection and route (no scope check again).
     reads = [q["sql"] for q in captured.captured_queries if 'FROM "customers_customer" ' in q["sql"]]
-    assert len(reads) == 1, reads
+    assert len(reads) == 2, reads
+    assert '"route"' in reads[1]
 
 
 def test_outsider_gets_404_on_the_page_its_partials_and_the_panels_api(en: Any, org: Org) -> None:

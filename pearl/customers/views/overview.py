@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from pearl.activities.selectors import customer_activity_overview
 from pearl.analytics.selectors import customer_figures_get
+from pearl.core import profile_panels
 from pearl.core.pages import actor_of
 from pearl.customers import selectors
 from pearl.customers.views.common import page
@@ -34,6 +35,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "figures": customer_figures_get(actor=actor, customer=customer),
         "sales_overview": customer_sales_overview(actor=actor, customer=customer),
         "activity_overview": customer_activity_overview(actor=actor, customer=customer),
+        # Opportunities, tasks and the public pool: the apps above customers register their sections
+        # (core.profile_panels) instead of this app importing them.
+        "profile_sections": profile_panels.collect(actor, customer),
         "merges": merge_history(actor, customer),
     }
     return render(request, "customers/customer_detail.html", context)

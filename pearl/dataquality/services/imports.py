@@ -4,7 +4,8 @@ The file is checked by the reader before anything is stored, so a rejected file 
 behind. A run commits batch by batch; each batch's transaction also moves ``job.last_row``, so a
 process killed half-way leaves whole batches only, and running the job again resumes after the last
 committed one with the same final result. Rows are written through
-``pearl.customers.services.bulk.customer_bulk_upsert``.
+``pearl.customers.services.bulk.customer_bulk_upsert``, or, for a leads import (``job.target``), through
+``pearl.leads.services.leads_create_many`` (see ``lead_import``).
 """
 
 from __future__ import annotations
@@ -46,13 +47,14 @@ from pearl.dataquality.choices import (
     ImportKey,
     ImportRule,
     ImportStatus,
+    ImportTarget,
     IssueKind,
     RecordAction,
 )
 from pearl.dataquality.mapping import CUSTOM_PREFIX, auto_map, validate_mapping
 from pearl.dataquality.models import ImportedRecord, ImportIssue, ImportJob, ImportPreset
 from pearl.dataquality.reader import Sheet, SheetRow, SkippedRow, open_sheet
-from pearl.dataquality.services import import_pipeline
+from pearl.dataquality.services import import_pipeline, lead_import
 from pearl.dataquality.services.addresses import split_addresses
 
 logger = logging.getLogger(__name__)
@@ -69,10 +71,18 @@ def custom_field_pairs(actor: User) -> list[tuple[str, str]]:
     return [(d.key, d.label) for d in customer_selectors.custom_field_list(actor=actor, object_type="customer")]
 
 
-def require_import(actor: User) -> None:
-    """Importing creates customers or updates them: a role needs one of the two rights."""
-    if not (actor.may("create") or actor.may("edit")):
+def require_import(actor: User, target: str = ImportTarget.CUSTOMERS) -> None:
+    """Importing creates customers or updates them: a role needs one of the two rights (importing
+    leads only creates: the create right)."""
+    if target == ImportTarget.LEADS:
+        lead_import.require_lead_import(actor)
+    elif not (actor.may("create") or actor.may("edit")):
         raise PermissionDenied(_("Your role may not import customers."))
+
+
+def mapping_fields(actor: User, target: str) -> list[tuple[str, str]]:
+    """The custom fields a job's columns may feed: the customer ones; a lead has none."""
+    return [] if target == ImportTarget.LEADS else custom_field_pairs(actor)
 
 
 def _move(job: ImportJob, status: str) -> None:
@@ -111,23 +121,32 @@ def job_create(
     key: str = ImportKey.MOBILE,
     rule: str = ImportRule.FILL_EMPTY,
     require_mapping: bool = False,
+    target: str = ImportTarget.CUSTOMERS,
 ) -> ImportJob:
     """Check the file with the reader, then store it with an automatic (or preset) mapping.
 
     A file the reader rejects raises its SpreadsheetRejected (a ValidationFailed) and stores nothing;
     with ``require_mapping`` (no one to fix the mapping, e.g. ``pearl import``) so does a file whose
-    headers do not map to a customer.
+    headers do not map to a customer (or, ``target="leads"``, to a lead).
     """
-    require_import(actor)
+    try:
+        target = ImportTarget(target)
+    except ValueError:
+        message = _("Choose what to import: customers or leads.")
+        raise ValidationFailed(message, field_errors={"target": [message]}) from None
+    require_import(actor, target)
     key, rule = ImportKey(key), ImportRule(rule)
     custom = custom_field_pairs(actor)
+    fields = mapping_fields(actor, target)
     preset = ImportPreset.objects.filter(pk=preset_id).first() if preset_id else None
     if preset_id and preset is None:
         raise ValidationFailed(_("That mapping preset no longer exists."))
     with open_sheet(file, filename=filename, sheet=sheet or None, custom_fields=custom) as opened:
-        result = auto_map(opened.headers, custom_fields=custom, preset=preset.mapping if preset else None)
+        result = auto_map(
+            opened.headers, custom_fields=fields, preset=preset.mapping if preset else None, target=target
+        )
         if require_mapping:
-            validate_mapping(result.mapping, custom_fields=custom, column_count=len(opened.headers))
+            validate_mapping(result.mapping, custom_fields=fields, column_count=len(opened.headers), target=target)
         job = ImportJob(
             created_by=actor,
             filename=os.path.basename(filename)[:255] or "import",
@@ -137,6 +156,7 @@ def job_create(
             header_row=opened.header_row,
             headers=opened.headers,
             mapping={str(i): k for i, k in result.mapping.items()},
+            target=target,
             key=preset.key if preset else key,
             rule=preset.rule if preset else rule,
         )
@@ -160,7 +180,9 @@ def job_set_mapping(
     if job.status not in EDITABLE:
         raise Conflict(_("The mapping can only be changed before the import runs."))
     cleaned = {int(i): k for i, k in mapping.items() if k}
-    validate_mapping(cleaned, custom_fields=custom_field_pairs(actor), column_count=len(job.headers))
+    validate_mapping(
+        cleaned, custom_fields=mapping_fields(actor, job.target), column_count=len(job.headers), target=job.target
+    )
     job.mapping = {str(i): k for i, k in sorted(cleaned.items())}
     if key is not None:
         job.key = ImportKey(key)
@@ -177,7 +199,9 @@ def job_apply_preset(*, actor: User, job_id: int, preset_id: int) -> ImportJob:
     preset = ImportPreset.objects.filter(pk=preset_id).first()
     if preset is None:
         raise ValidationFailed(_("That mapping preset no longer exists."))
-    result = auto_map(job.headers, custom_fields=custom_field_pairs(actor), preset=preset.mapping)
+    result = auto_map(
+        job.headers, custom_fields=mapping_fields(actor, job.target), preset=preset.mapping, target=job.target
+    )
     return job_set_mapping(actor=actor, job_id=job_id, mapping=result.mapping, key=preset.key, rule=preset.rule)
 
 
@@ -185,7 +209,10 @@ def _job_for_read(actor: User, job_id: int) -> ImportJob:
     from pearl.dataquality.selectors import job_get
 
     require_import(actor)
-    return job_get(actor=actor, job_id=job_id)
+    job = job_get(actor=actor, job_id=job_id)
+    if job.target != ImportTarget.CUSTOMERS:
+        require_import(actor, job.target)
+    return job
 
 
 def _job_for_write(actor: User, job_id: int) -> ImportJob:
@@ -304,11 +331,18 @@ def _batches(
 
 
 def _ready(job: ImportJob, actor: User) -> None:
-    validate_mapping(_mapping(job), custom_fields=custom_field_pairs(actor), column_count=len(job.headers))
+    require_import(actor, job.target)
+    validate_mapping(
+        _mapping(job),
+        custom_fields=mapping_fields(actor, job.target),
+        column_count=len(job.headers),
+        target=job.target,
+    )
 
 
 def check_mapping(*, actor: User, job: ImportJob) -> None:
-    """Raise MappingInvalid (with the message for the user) unless the job's mapping can make customers."""
+    """Raise MappingInvalid (with the message for the user) unless the job's mapping can make customers
+    (or leads)."""
     _ready(job, actor)
 
 
@@ -350,6 +384,8 @@ def _dry_run(
 ) -> tuple[dict[str, Any], int]:
     """(preview, rows read) of the whole file; ``on_rows(rows so far, rows in the sheet if known)``
     once the sheet is open and after each batch."""
+    if job.target == ImportTarget.LEADS:
+        return lead_import.dry_run(job, actor, batch_size, on_rows)
     counts = {o.value: 0 for o in Outcome}
     issues: list[dict[str, Any]] = []
     state, lookups, total = BulkState(), Lookups.load(actor), 0
@@ -494,6 +530,9 @@ def job_start(*, actor: User, job_id: int) -> ImportJob:
         if job.status not in RUNNABLE and not (job.status == ImportStatus.RUNNING and job.stalled):
             raise Conflict(_("This import cannot be started again."))
         _ready(job, actor)
+        previewed = job.preview.get("counts", {}) if job.status == ImportStatus.PREVIEWED else None
+        if job.target == ImportTarget.LEADS and previewed is not None and not previewed.get("created"):
+            raise ValidationFailed(lead_import.no_lead_message())
         _move(job, ImportStatus.QUEUED)
         job.error = ""
         job.save()
@@ -561,21 +600,43 @@ def job_run(*, job_id: int, batch_size: int = BATCH_SIZE, on_progress: Progress 
     return job
 
 
+def count_rows(job: ImportJob, sheet: Sheet) -> None:
+    """For the progress bar: the sheet's size when it knows it (an .xlsx file), else a counting pass;
+    the exact count replaces it at the end."""
+    if job.total_rows is None:
+        total = rows_estimate(job, sheet) if sheet.total_rows is not None else sum(1 for _row in sheet.rows())
+        ImportJob.objects.filter(pk=job.pk).update(total_rows=total)
+        job.total_rows = total
+
+
 def _run(job: ImportJob, actor: User, batch_size: int, on_progress: Progress | None) -> None:
+    if job.target == ImportTarget.LEADS:
+        lead_import.run_batches(job, actor, batch_size, on_progress)
+    else:
+        _run_customers(job, actor, batch_size, on_progress)
+    from pearl.dataquality.services.report import build_report
+
+    job.refresh_from_db()
+    build_report(job, actor)
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        _move(job, ImportStatus.DONE)
+        job.total_rows = job.rows_processed
+        job.finished_at = timezone.now()
+        job.save()
+
+
+def _run_customers(job: ImportJob, actor: User, batch_size: int, on_progress: Progress | None) -> None:
     require_import(actor)
     state, lookups = BulkState(), Lookups.load(actor)
     with state, open_job_sheet(job, actor) as sheet:
-        if job.total_rows is None:
-            # For the progress bar: the sheet's size when it knows it (an .xlsx file), else a counting pass;
-            # the exact count replaces it at the end.
-            total = rows_estimate(job, sheet) if sheet.total_rows is not None else sum(1 for _row in sheet.rows())
-            ImportJob.objects.filter(pk=job.pk).update(total_rows=total)
-            job.total_rows = total
+        count_rows(job, sheet)
         if job.last_row:
             # Resuming: replay the committed rows dry so duplicates of them are still recognised,
             # knowing which customers this job created (the matcher leaves those alone).
             created = ImportedRecord.objects.filter(job=job, action=RecordAction.CREATED)
-            state.add_created(created.values_list("customer_id", flat=True).iterator(chunk_size=10_000))
+            ids = created.values_list("customer_id", flat=True).iterator(chunk_size=10_000)
+            state.add_created(pk for pk in ids if pk is not None)
             for batch in _batches(sheet, job, batch_size):
                 if batch.numbers[0] > job.last_row:
                     break
@@ -594,16 +655,6 @@ def _run(job: ImportJob, actor: User, batch_size: int, on_progress: Progress | N
                 if on_progress is not None:
                     job.refresh_from_db()
                     on_progress(job)
-    from pearl.dataquality.services.report import build_report
-
-    job.refresh_from_db()
-    build_report(job, actor)
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job.pk)
-        _move(job, ImportStatus.DONE)
-        job.total_rows = job.rows_processed
-        job.finished_at = timezone.now()
-        job.save()
 
 
 # --- revert -----------------------------------------------------------------------------------------------
@@ -613,20 +664,27 @@ def job_revert(*, actor: User, job_id: int, skip_changed: bool = False) -> Impor
     """Delete what the job created and restore what it updated (from the before snapshots).
 
     Refuses, naming them, when customers were changed after the import — unless ``skip_changed``,
-    which keeps those as they are and reverts the rest.
+    which keeps those as they are and reverts the rest. A leads import deletes the leads nobody
+    changed since and always keeps the others (listed in ``job.summary["kept"]``): a lead someone
+    started working is theirs now, and there is nothing to restore.
     """
     with transaction.atomic():
         job = _job_for_write(actor, job_id)
         if job.status != ImportStatus.DONE:
             raise Conflict(_("Only a finished import can be reverted."))
-        records = list(job.records.all())
+        if job.target == ImportTarget.LEADS:
+            with acting_through(Channel.IMPORT, f"revert-{job.pk}"):
+                lead_import.revert(job, actor)
+            _move(job, ImportStatus.REVERTED)
+            job.reverted_at = timezone.now()
+            job.save()
+            return job
+        records = [(r.customer_id, r) for r in job.records.all() if r.customer_id is not None]
         with acting_through(Channel.IMPORT, f"revert-{job.pk}"):
             customer_bulk_revert(
                 actor=actor,
-                created=[(r.customer_id, r.version) for r in records if r.action == RecordAction.CREATED],
-                updated=[
-                    (r.customer_id, r.version, r.before or {}) for r in records if r.action == RecordAction.UPDATED
-                ],
+                created=[(pk, r.version) for pk, r in records if r.action == RecordAction.CREATED],
+                updated=[(pk, r.version, r.before or {}) for pk, r in records if r.action == RecordAction.UPDATED],
                 skip_changed=skip_changed,
             )
         _move(job, ImportStatus.REVERTED)

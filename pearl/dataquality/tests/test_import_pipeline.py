@@ -175,7 +175,7 @@ def test_match_keys_from_the_second_process_equal_a_rebuild(
     job = job_run(job_id=job.pk, batch_size=5)
     assert used == [True]
     assert job.counts == {"created": 12, "updated": 1, "unchanged": 0, "duplicate": 1, "invalid": 0}
-    created = set(job.records.filter(action="created").values_list("customer_id", flat=True))
+    created = {pk for pk in job.records.filter(action="created").values_list("customer_id", flat=True) if pk}
     assert refreshed == [existing.pk]  # only the updated customer went through the refresh
     assert Customer.objects.filter(pk__in=created, customer_type__isnull=False).exists()
     assert Customer.objects.filter(pk__in=created, kind="individual").exists()

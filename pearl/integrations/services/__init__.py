@@ -12,8 +12,10 @@ Resolution, per event:
 3. an event naming a company (payload ``company``) lands on the company of that legal name;
 4. the duplicate matcher, asked with what the payload says (name, company, identifiers), when the
    event names someone: a match in its duplicate band is landed on;
-5. otherwise a new customer (a prospect owned by the caller; "leads" do not exist yet): unmatched
-   events of one batch sharing an identifier become one customer.
+5. otherwise a new customer (a prospect owned by the caller): unmatched events of one batch sharing
+   an identifier become one customer; except when every one of them is a ``lead`` event (someone
+   asking to buy): then they land on the open lead of the same mobile, email or WeChat id, or become
+   one new lead, assigned by the assignment rules, and each message is kept on it as an inquiry.
 
 An event that landed on an existing customer gives it the identifiers nobody held yet (identity
 stitching): a channel's external id always, a mobile, email or WeChat id only into that empty field

@@ -57,6 +57,7 @@ FUTURE_SLACK = dt.timedelta(days=1)
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Payload keys whose text summarises the event in its timeline title, in this order.
 SUMMARY_KEYS = ("title", "summary", "subject", "product", "message", "content", "text", "note", "remark")
+LEAD_TYPE = "lead"
 _WORD = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
 
 
@@ -74,11 +75,22 @@ class CleanEvent:
     name: str = ""  # payload "name": the person
     company: str = ""  # payload "company": the customer is a company of that name
     title: str = ""
+    summary: str = ""  # the payload's message (SUMMARY_KEYS), without the channel and type
+    # A lead event's payload "province", "city" and "product_interest" (a product category's name)
+    province: str = ""
+    city: str = ""
+    interest: str = ""
     errors: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:
         return self.channel, self.event_id
+
+    @property
+    def is_lead(self) -> bool:
+        """A ``lead`` event (``lead``, ``lead.form``, ``lead.400``…): someone asking about buying. An
+        unknown person becomes a lead, assigned by the rules, not a customer."""
+        return is_lead_type(self.type)
 
     def value_of(self, name: str) -> str:
         return next((value for f, _kind, value in self.identifiers if f == name), "")
@@ -237,6 +249,10 @@ def _summary(payload: dict[str, Any]) -> str:
     return ""
 
 
+def is_lead_type(event_type: str) -> bool:
+    return event_type.split(".", 1)[0] == LEAD_TYPE
+
+
 def timeline_kind(event_type: str) -> str:
     """``call`` or ``call.missed`` → call; anything else is a plain channel event."""
     head = event_type.split(".", 1)[0]
@@ -266,7 +282,7 @@ def clean_event(index: int, raw: Any, now: dt.datetime) -> CleanEvent:
     occurred_at = _occurred_at(raw.get("occurred_at"), now, errors)
     identifiers = _identifiers(raw.get("identifiers"), channel or "?", errors)
     payload = raw.get("payload")
-    name = company = ""
+    name = company = province = city = interest = ""
     if payload is None:
         payload = {}
     if not isinstance(payload, dict):
@@ -281,6 +297,10 @@ def clean_event(index: int, raw: Any, now: dt.datetime) -> CleanEvent:
             ]
         name = _payload_text(payload, "name", errors, 64)
         company = _payload_text(payload, "company", errors, 200)
+        if is_lead_type(event_type):
+            province = _payload_text(payload, "province", errors, 32)
+            city = _payload_text(payload, "city", errors, 32)
+            interest = _payload_text(payload, "product_interest", errors, 64)
     if errors:
         raise ValidationFailed(next(iter(errors.values()))[0], field_errors=errors)
     summary = _summary(payload)
@@ -297,4 +317,8 @@ def clean_event(index: int, raw: Any, now: dt.datetime) -> CleanEvent:
         name=name,
         company=company,
         title=title[:200],
+        summary=summary,
+        province=province,
+        city=city,
+        interest=interest,
     )

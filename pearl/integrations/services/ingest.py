@@ -34,6 +34,8 @@ from pearl.customers.choices import ChoiceList, CustomerKind
 from pearl.customers.models import ChoiceOption
 from pearl.customers.services.channel import ChannelPerson, Stitch, channel_customers_create, channel_identities_add
 from pearl.integrations.services.clean import CleanEvent, clean_event
+from pearl.leads import selectors as lead_selectors
+from pearl.leads.services import Inquiry, lead_inquiries_add, leads_create_many, notify_asked_again
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,12 @@ class EventResult:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     identities_added: list[str] = field(default_factory=list)  # identifiers given to an existing customer
     timeline_event: int | None = None
+    # A lead event from someone who is not a customer lands on a lead instead (matched_by "lead" for
+    # an open lead of the same person, "new_lead" for one created now, assigned by the rules).
+    lead: int | None = None
+    lead_new: bool = False
+    lead_owner: int | None = None
+    assignment_reason: str = ""
     visible: bool = False
     customer_name: str | None = None
     error: ApplicationError | None = None
@@ -62,6 +70,7 @@ class EventResult:
     def reset(self) -> None:
         self.customer, self.new, self.replay, self.matched_by = None, False, False, ""
         self.conflicts, self.identities_added, self.timeline_event = [], [], None
+        self.lead, self.lead_new, self.lead_owner, self.assignment_reason = None, False, None, ""
 
 
 @dataclass
@@ -150,8 +159,12 @@ def event_record(*, actor: User, event: Any) -> EventResult:
 def _ingest(actor: User, clean: Sequence[CleanEvent], results: list[EventResult]) -> None:
     fresh = _replays(clean, results)
     groups, holders = _resolve(actor, fresh, results)
-    _create_customers(actor, groups, results)
+    # Nobody known: people who only asked (every event a lead event) become leads, the rest customers.
+    lead_groups = [g for g in groups if all(e.is_lead for e in g.events)]
+    _create_customers(actor, [g for g in groups if not all(e.is_lead for e in g.events)], results)
     _stitch(actor, fresh, holders, results)
+    _land_on_leads(actor, lead_groups, results)
+    fresh = [e for e in fresh if results[e.index].customer is not None]
     label = (actor.get_full_name() or str(actor))[:150]
     ids = timeline_record_many(
         [
@@ -186,6 +199,8 @@ def _replays(clean: Sequence[CleanEvent], results: list[EventResult]) -> list[Cl
         .values_list("source", "external_id", "customer_id", "pk")
     )
     known = {(source, external_id): (customer_id, pk) for source, external_id, customer_id, pk in rows}
+    lead_keys = {e.key for e in clean if e.is_lead}
+    on_leads = lead_selectors.inquiries_recorded(keys=lead_keys) if lead_keys else {}
     first: dict[tuple[str, str], CleanEvent] = {}
     fresh = []
     for event in clean:
@@ -193,6 +208,8 @@ def _replays(clean: Sequence[CleanEvent], results: list[EventResult]) -> list[Cl
         if event.key in known:
             result.customer, result.timeline_event = known[event.key]
             result.replay, result.matched_by = True, "replay"
+        elif event.key in on_leads:
+            result.lead, result.replay, result.matched_by = on_leads[event.key], True, "replay"
         elif event.key in first:
             result.replay, result.matched_by = True, "replay"  # customer filled in once the first lands
         else:
@@ -378,13 +395,19 @@ def _option_key(text: str) -> str:
     return nfkc(text).strip().lower().replace(" ", "")
 
 
+def _sources() -> dict[str, ChoiceOption]:
+    """The active source options by label: a channel named like one ("官网", "web") is that source."""
+    options = ChoiceOption.objects.filter(list_name=ChoiceList.SOURCE, is_active=True).order_by("order", "id")
+    out: dict[str, ChoiceOption] = {}
+    for option in options:
+        out.setdefault(_option_key(option.label), option)
+    return out
+
+
 def _create_customers(actor: User, groups: list[_Group], results: list[EventResult]) -> None:
     if not groups:
         return
-    sources = {
-        _option_key(o.label): o
-        for o in ChoiceOption.objects.filter(list_name=ChoiceList.SOURCE, is_active=True).order_by("order", "id")
-    }
+    sources = _sources()
     people = []
     for group in groups:
         channel = group.events[0].channel
@@ -409,15 +432,96 @@ def _create_customers(actor: User, groups: list[_Group], results: list[EventResu
             result.customer, result.matched_by, result.new = customer_id, "new", position == 0
 
 
+def _lead_row(group: _Group, sources: dict[str, ChoiceOption], categories: dict[str, int]) -> dict[str, Any]:
+    """The lead a group of lead events from one unknown person becomes (the values its events give
+    first); a product interest that names no category is kept in the note rather than dropped."""
+    channel = group.events[0].channel
+    source = sources.get(_option_key(channel))
+    interest = _first(group, "interest")
+    category = categories.get(_option_key(interest)) if interest else None
+    note = "\n".join(dict.fromkeys(e.summary for e in group.events if e.summary))
+    if interest and category is None:
+        note = (_("Product interest: %(text)s") % {"text": interest}) + ("\n" + note if note else "")
+    return {
+        "name": _first(group, "name") or placeholder_name(group, channel),
+        "company": _first(group, "company"),
+        "mobile": _first_identifier(group, "mobile"),
+        "email": _first_identifier(group, "email"),
+        "wechat": _first_identifier(group, "wechat"),
+        "source": source.pk if source else None,
+        "province": _first(group, "province"),
+        "city": _first(group, "city"),
+        "product_interest": category,
+        "note": note,
+    }
+
+
+def _land_on_leads(actor: User, groups: Sequence[_Group], results: list[EventResult]) -> None:
+    """Lead events of unknown people: onto the open lead of the same mobile, email or WeChat id, else
+    a new lead per group (assigned by the rules in one pass); each event is kept on its lead as an
+    inquiry. A group whose lead is refused (no way to reach the person) gets the error on every event."""
+    if not groups:
+        return
+    open_leads = lead_selectors.open_leads_holding(
+        pairs={(name, value) for g in groups for e in g.events for name, _k, value in e.identifiers}
+    )
+    new_groups = []
+    for group in groups:
+        lead_id = next(
+            (open_leads[(name, value)][0] for e in group.events for name, _k, value in e.identifiers
+             if (name, value) in open_leads),
+            None,
+        )  # fmt: skip
+        if lead_id is None:
+            new_groups.append(group)
+            continue
+        for event in group.events:
+            results[event.index].lead, results[event.index].matched_by = lead_id, "lead"
+    if new_groups:
+        interests = {e.interest for g in new_groups for e in g.events if e.interest}
+        categories = lead_selectors.product_categories_by_name(names=interests) if interests else {}
+        sources = _sources()
+        outcome = leads_create_many(
+            actor=actor, rows=[_lead_row(g, sources, {_option_key(k): v for k, v in categories.items()})
+                               for g in new_groups]
+        )  # fmt: skip
+        for index, group in enumerate(new_groups):
+            lead = outcome.by_index.get(index)
+            if lead is None:
+                errors = outcome.errors.get(index) or {"lead": [_("The lead could not be created.")]}
+                error = ValidationFailed(next(iter(errors.values()))[0], field_errors=errors)
+                for event in group.events:
+                    results[event.index].error = error
+                continue
+            for position, event in enumerate(group.events):
+                result = results[event.index]
+                result.lead, result.matched_by, result.lead_new = lead.pk, "new_lead", position == 0
+                result.lead_owner, result.assignment_reason = lead.owner_id, lead.assignment_reason
+    landed = [e for g in groups for e in g.events if results[e.index].error is None]
+    kept = lead_inquiries_add(
+        inquiries=[
+            (int(results[e.index].lead or 0),
+             Inquiry(at=e.occurred_at, summary=e.summary or e.title, source=e.channel, external_id=e.event_id))
+            for e in landed
+        ]
+    )  # fmt: skip
+    # The owner of a lead whose person asks again hears of it (a new lead's owner was told on assignment).
+    notify_asked_again(
+        (follow_up.lead_id, follow_up.pk, follow_up.summary)
+        for event, follow_up in zip(landed, kept, strict=True)
+        if results[event.index].matched_by == "lead"
+    )
+
+
 def _answer_visibility(actor: User, results: list[EventResult]) -> None:
     """Fill in-batch replays' customers, and say which customers the caller may see (one query):
     only those are named in the answer; the others are given by id alone."""
     by_key = {(r.channel, r.event_id): r for r in results if r.error is None and not r.replay}
     for result in results:
-        if result.replay and result.customer is None:
+        if result.replay and result.customer is None and result.lead is None:
             first = by_key.get((result.channel, result.event_id))
             if first is not None:
-                result.customer, result.timeline_event = first.customer, first.timeline_event
+                result.customer, result.timeline_event, result.lead = first.customer, first.timeline_event, first.lead
     ids = {r.customer for r in results if r.customer is not None}
     if not ids:
         return

@@ -7,6 +7,7 @@ legal name counts too. Only when nobody is found is a customer created, through 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from pearl.activities.choices import TimelineKind
 from pearl.activities.services.timeline import NewEvent, timeline_record
 from pearl.core import duplicates
 from pearl.core.changes import diff, record_change
-from pearl.core.errors import Conflict
+from pearl.core.errors import Conflict, NotFound, ValidationFailed
 from pearl.core.events import emit
 from pearl.core.models import ChangeAction
 from pearl.core.permissions import require
@@ -31,6 +32,7 @@ from pearl.customers.services import customer_create
 from pearl.leads.choices import LeadStatus
 from pearl.leads.models import Lead
 from pearl.leads.services.leads import check_version, lead_snapshot, lock_lead
+from pearl.pipelines.services import opportunity_create
 
 SUBJECT_TYPE = "leads.lead"
 
@@ -41,6 +43,7 @@ class Conversion:
     customer_id: int
     reused: bool
     matched_by: str  # "mobile" | "wechat" | "email" | "name" | "matcher" | "" (created)
+    opportunity_id: int | None = None
 
 
 def _existing_customer(actor: User, lead: Lead) -> tuple[int | None, str]:
@@ -83,9 +86,19 @@ def _candidate(lead: Lead) -> duplicates.Candidate:
 
 
 @transaction.atomic
-def lead_convert(*, actor: User, lead_id: int, expected_version: int | None = None) -> Conversion:
+def lead_convert(
+    *,
+    actor: User,
+    lead_id: int,
+    expected_version: int | None = None,
+    opportunity: Mapping[str, Any] | None = None,
+) -> Conversion:
     """Convert an open lead: link it to the customer it already is, or create that customer (owned by
-    the lead's owner, the lead's person as primary contact) with an ``ownership`` timeline entry."""
+    the lead's owner, the lead's person as primary contact) with an ``ownership`` timeline entry.
+
+    ``opportunity`` (``name``, ``amount``, ``expected_close_date``, ``pipeline``; all optional) also opens
+    an opportunity for that customer, owned by the lead's owner, in the same transaction: a bad value
+    converts nothing."""
     require(actor, "edit")
     lead = lock_lead(actor, lead_id)
     check_version(lead, expected_version)
@@ -139,6 +152,7 @@ def lead_convert(*, actor: User, lead_id: int, expected_version: int | None = No
                 payload={"lead": lead.pk, "matched_by": matched_by},
             )
         )
+    opportunity_id = _open_opportunity(actor, lead, customer_id, opportunity) if opportunity is not None else None
     before = lead_snapshot(lead)
     lead.status = LeadStatus.CONVERTED
     lead.converted_customer_id = customer_id
@@ -149,4 +163,52 @@ def lead_convert(*, actor: User, lead_id: int, expected_version: int | None = No
     lead.refresh_from_db()
     record_change(actor=actor, action=ChangeAction.UPDATE, instance=lead, changes=changes)
     emit("lead.converted", lead_id=lead.pk, customer_id=customer_id, reused=bool(matched_by), actor_id=actor.pk)
-    return Conversion(lead=lead, customer_id=customer_id, reused=bool(matched_by), matched_by=matched_by)
+    return Conversion(
+        lead=lead,
+        customer_id=customer_id,
+        reused=bool(matched_by),
+        matched_by=matched_by,
+        opportunity_id=opportunity_id,
+    )
+
+
+OPPORTUNITY_FIELDS = ("name", "amount", "expected_close_date", "pipeline")
+
+
+def _open_opportunity(actor: User, lead: Lead, customer_id: int, data: Mapping[str, Any]) -> int:
+    unknown = sorted(set(data) - set(OPPORTUNITY_FIELDS))
+    if unknown:
+        errors = {f"opportunity.{k}": [_("Unknown field %(field)s.") % {"field": k}] for k in unknown}
+        raise ValidationFailed(next(iter(errors.values()))[0], field_errors=errors)
+    name = str(data.get("name") or "").strip() or default_opportunity_name(lead)
+    try:
+        created = opportunity_create(
+            actor=actor,
+            customer_id=customer_id,
+            name=name,
+            amount=data.get("amount"),
+            expected_close_date=data.get("expected_close_date"),
+            pipeline_id=data.get("pipeline"),
+            owner_id=lead.owner_id,
+        )
+    except (NotFound, ValidationFailed) as exc:
+        if isinstance(exc, ValidationFailed) and "customer" not in exc.field_errors:
+            errors = {f"opportunity.{k}": v for k, v in exc.field_errors.items()}
+            raise ValidationFailed(exc.message, field_errors=errors) from exc
+        # The lead was a customer already, one outside the converter's scope: it may not be given an
+        # opportunity by them (and the conversion is not half done without it).
+        raise Conflict(
+            _(
+                "The lead is customer #%(id)d already, which you may not open, so no opportunity can be added to it. "
+                "Convert without an opportunity, or ask its owner."
+            )
+            % {"id": customer_id},
+            extra={"customer": customer_id},
+        ) from exc
+    return created.pk
+
+
+def default_opportunity_name(lead: Lead) -> str:
+    """“深圳海鲜楼 · 蟹类” from what the lead says; the person's name when there is no company."""
+    interest = lead.product_interest.name if lead.product_interest_id and lead.product_interest else ""
+    return " · ".join(filter(None, [lead.company or lead.name, interest]))[:100]

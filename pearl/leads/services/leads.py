@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pearl.accounts.models import User
+from pearl.accounts.models import Team, User
 from pearl.core import context
 from pearl.core.changes import created, deleted, diff, record_change, snapshot
 from pearl.core.errors import NotFound, PreconditionFailed, ValidationFailed
@@ -29,7 +29,8 @@ from pearl.customers.models import ChoiceOption
 from pearl.customers.services.contacts import clean_email, clean_wechat
 from pearl.leads.choices import LEAD_TRANSITIONS, FollowUpKind, LeadStatus
 from pearl.leads.models import Lead, LeadFollowUp
-from pearl.leads.services.assignment import Assigner, stamp
+from pearl.leads.services.assignment import Assigner, may_own_leads, stamp
+from pearl.leads.services.notices import notify_assigned
 from pearl.sales.models import ProductCategory
 
 LEAD_FIELDS = [
@@ -204,6 +205,7 @@ def lead_create(*, actor: User, data: Mapping[str, Any]) -> Lead:
     stamp(lead, decision, timezone.now())
     lead.save()
     record_change(actor=actor, action=ChangeAction.CREATE, instance=lead, changes=created(lead_snapshot(lead)))
+    notify_assigned(actor, [lead])
     emit("lead.created", lead_id=lead.pk, owner_id=lead.owner_id, actor_id=actor.pk)
     return lead
 
@@ -212,6 +214,7 @@ def lead_create(*, actor: User, data: Mapping[str, Any]) -> Lead:
 class BulkResult:
     created: list[Lead]
     errors: dict[int, dict[str, list[str]]]  # row index → messages per field
+    by_index: dict[int, Lead] = field(default_factory=dict)  # row index → the lead it became
 
 
 def _insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
@@ -227,12 +230,32 @@ def _insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
         obj._state.adding = False
 
 
+@dataclass(frozen=True)
+class Fallback:
+    """Where a lead goes when no rule assigns it, for arrivals nobody created by hand (a web form, a
+    channel): a default owner, else a team's queue, else unassigned."""
+
+    owner: User | None = None
+    team: Team | None = None
+
+
 @transaction.atomic
-def leads_create_many(*, actor: User, rows: Sequence[Mapping[str, Any]]) -> BulkResult:
-    """Create many leads at once (import, channel batch), assigned set-wise: rules, members and their
-    loads read once, the choices made in order in Python, leads and their change log written with bulk
-    inserts. Bad rows are reported by index and not written; the good ones are."""
-    require(actor, "create")
+def leads_create_many(
+    *,
+    actor: User | None,
+    rows: Sequence[Mapping[str, Any]],
+    fallback: Fallback | None = None,
+    label: str = "",
+) -> BulkResult:
+    """Create many leads at once (import, channel batch, web form), assigned set-wise: rules, members
+    and their loads read once, the choices made in order in Python, leads and their change log written
+    with bulk inserts. Bad rows are reported by index and not written; the good ones are.
+
+    ``actor=None`` is an arrival from outside (a public web form): no permission check, nobody is the
+    creator, the change log names ``label``; ``fallback`` then says where unassigned leads go (without
+    it, the creator keeps them, or their team's queue)."""
+    if actor is not None:
+        require(actor, "create")
     lookups = Lookups.for_rows(rows)
     good: list[tuple[int, dict[str, Any]]] = []
     errors: dict[int, dict[str, list[str]]] = {}
@@ -244,24 +267,29 @@ def leads_create_many(*, actor: User, rows: Sequence[Mapping[str, Any]]) -> Bulk
     if not good:
         return BulkResult(created=[], errors=errors)
     assigner = Assigner.load(creator=actor)
+    if fallback is not None:
+        assigner.fallback = fallback.owner if may_own_leads(fallback.owner) else None
+        assigner.queue_team = fallback.team
     now = timezone.now()
     leads: list[Lead] = []
-    for _index, values in good:
+    by_index: dict[int, Lead] = {}
+    for index, values in good:
         lead = _new_lead(actor, values)
         stamp(lead, assigner.decide(_rule_values(values)), now)
         lead.created_at = lead.updated_at = now
         leads.append(lead)
+        by_index[index] = lead
     assigner.save_pointers()
     _insert(Lead, leads)
     ctx = context.current()
-    label = str(getattr(actor, "username", "") or "system")
+    actor_label = str(getattr(actor, "username", "") or label or "system")[:150]
     _insert(
         ChangeLog,
         [
             ChangeLog(
                 occurred_at=now,
                 actor=actor if getattr(actor, "pk", None) else None,
-                actor_label=label,
+                actor_label=actor_label,
                 channel=ctx.channel,
                 request_id=ctx.request_id,
                 action=ChangeAction.CREATE,
@@ -275,8 +303,10 @@ def leads_create_many(*, actor: User, rows: Sequence[Mapping[str, Any]]) -> Bulk
             for lead in leads
         ],
     )
-    emit_many("lead.created", [{"lead_id": lead.pk, "owner_id": lead.owner_id, "actor_id": actor.pk} for lead in leads])
-    return BulkResult(created=leads, errors=errors)
+    notify_assigned(actor, leads)
+    actor_id = getattr(actor, "pk", None)
+    emit_many("lead.created", [{"lead_id": lead.pk, "owner_id": lead.owner_id, "actor_id": actor_id} for lead in leads])
+    return BulkResult(created=leads, errors=errors, by_index=by_index)
 
 
 def lock_lead(actor: User, lead_id: int) -> Lead:
@@ -369,6 +399,8 @@ def lead_update(*, actor: User, lead_id: int, data: Mapping[str, Any], expected_
         lead.save()
         lead.refresh_from_db()
         record_change(actor=actor, action=ChangeAction.UPDATE, instance=lead, changes=changes)
+        if "owner" in changes:
+            notify_assigned(actor, [lead])
         emit("lead.updated", lead_id=lead.pk, actor_id=actor.pk)
     return lead
 
@@ -394,7 +426,7 @@ def lead_follow_up_add(
     require(actor, "edit")
     lead = lock_lead(actor, lead_id)
     errors: dict[str, list[str]] = {}
-    if kind not in FollowUpKind.values:
+    if kind not in FollowUpKind.values or kind == FollowUpKind.INQUIRY:  # inquiries arrive, nobody logs them
         errors["kind"] = [_("Choose call, visit, WeChat or note.")]
     if summary is not None and not isinstance(summary, str):
         errors["summary"] = [_("Enter text.")]

@@ -1,5 +1,6 @@
 """The no-follow-up reminder: a lead its owner has not followed up within ``follow_up_hours()`` of
-being assigned is reported once to the owner and the manager of the owner's team.
+being assigned is reported once to the owner and (unless the reminder rules say not to) the manager
+of the owner's team; the rule switched off on the settings page 提醒规则 reminds nobody.
 
 Set-based: one indexed read of the overdue leads (partial index ``lead_unfollowed_idx``), one
 notification per owner (naming the lead, or counting them), one UPDATE stamping ``reminded_at``, all
@@ -10,9 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,18 +22,26 @@ from pearl.accounts.models import User
 from pearl.leads.choices import OPEN_STATUSES
 from pearl.leads.models import Lead
 
-DEFAULT_FOLLOW_UP_HOURS = 24
+if TYPE_CHECKING:
+    from pearl.reminders.models import ReminderRules
 
 
-def follow_up_hours() -> int:
-    """Hours an owner has to follow up a new lead (``PEARL_LEAD_FOLLOW_UP_HOURS``, 24 by default)."""
-    return int(getattr(settings, "PEARL_LEAD_FOLLOW_UP_HOURS", DEFAULT_FOLLOW_UP_HOURS))
+def follow_up_hours(rules: ReminderRules | None = None) -> int:
+    """Hours an owner has to follow up a new lead: the reminder rules' number (24 by default),
+    set on the settings page 提醒规则."""
+    from pearl.reminders.selectors import reminder_rules
+
+    return (rules or reminder_rules()).lead_follow_up_hours
 
 
 def leads_reminders_sweep(at: dt.datetime) -> dict[str, Any]:
+    from pearl.reminders.selectors import reminder_rules
     from pearl.reminders.services import notify  # the reminders app is optional for this one call
 
-    hours = follow_up_hours()
+    rules = reminder_rules()  # once per run: a change on the settings page counts from the next run
+    if not rules.lead_follow_up_on:
+        return {"leads": 0, "notifications": 0}
+    hours = follow_up_hours(rules)
     cutoff = at - dt.timedelta(hours=hours)
     with transaction.atomic():
         due = list(
@@ -59,7 +67,7 @@ def leads_reminders_sweep(at: dt.datetime) -> dict[str, Any]:
             owner = owners[owner_id]
             recipients = [owner]
             manager = owner.team.manager if owner.team_id and owner.team else None
-            if manager is not None and manager.pk != owner.pk and manager.is_active:
+            if rules.lead_follow_up_manager and manager and manager.pk != owner.pk and manager.is_active:
                 recipients.append(manager)
             first_id, name, company = leads[0]
             if len(leads) == 1:

@@ -25,7 +25,6 @@ from pearl.core.errors import Conflict, NotFound, ValidationFailed
 from pearl.core.models import ChangeAction
 from pearl.core.permissions import require, scope_q
 from pearl.pipelines.choices import (
-    QUOTE_FOLLOW_UP_DAYS,
     QUOTE_STAGE_NAME,
     QUOTE_TRANSITIONS,
     OpportunityStatus,
@@ -35,6 +34,7 @@ from pearl.pipelines.choices import (
 )
 from pearl.pipelines.models import ZERO, Opportunity, Quote, QuoteLine, Stage
 from pearl.pipelines.services.common import MAX_LINES, apply_move, collect, emit_changed, lock_opportunity
+from pearl.pipelines.services.expiry import check_not_expired
 from pearl.sales.models import Product
 from pearl.sales.services.common import (
     MAX_QUANTITY,
@@ -348,6 +348,7 @@ def _transition(actor: User, quote_id: int, target: str, expected_version: int |
     require(actor, "edit")
     quote = lock_quote(actor, quote_id)
     check_version(quote, expected_version, _("quote"))
+    check_not_expired(quote, target)  # before the generic refusal: its message says what to do instead
     _require_status(quote, target)
     before = snapshot(quote, SNAPSHOT_FIELDS)
     now = timezone.now()
@@ -409,13 +410,18 @@ def quote_delete(*, actor: User, quote_id: int, expected_version: int | None = N
 
 
 def quotes_follow_up_sweep(at: dt.datetime) -> dict[str, Any]:
-    """For each quote sent at least three days before ``at``, still unanswered and not yet followed
-    up, one task for its opportunity's owner; the quotes are then marked in one UPDATE, and the
-    task's ``dedupe_key`` guards a rerun too: a second sweep creates nothing. One read of the waiting
-    quotes through the partial index on sent, not-followed-up quotes' ``sent_at``."""
+    """For each quote sent at least the reminder rules' days (3 by default) before ``at``, still
+    unanswered and not yet followed up, one task for its opportunity's owner; the quotes are then
+    marked in one UPDATE, and the task's ``dedupe_key`` guards a rerun too: a second sweep creates
+    nothing. One read of the waiting quotes through the partial index on sent, not-followed-up
+    quotes' ``sent_at``. The rule switched off on the settings page 提醒规则 creates nothing."""
+    from pearl.reminders.selectors import reminder_rules
     from pearl.reminders.services import task_create  # the reminders app's service, read at call time
 
-    cutoff = at - dt.timedelta(days=QUOTE_FOLLOW_UP_DAYS)
+    rules = reminder_rules()  # once per run: a change on the settings page counts from the next run
+    if not rules.quote_follow_up_on:
+        return {"quotes": 0, "tasks": 0}
+    cutoff = at - dt.timedelta(days=rules.quote_follow_up_days)
     with transaction.atomic():
         waiting = list(
             Quote.objects.select_for_update(of=("self",))

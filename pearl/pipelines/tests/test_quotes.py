@@ -201,7 +201,7 @@ def api(org: Org) -> dict[str, Api]:
 
 
 def test_api_create_list_patch_send_accept(api: dict[str, Api], opp: Opportunity, stages: dict[str, Stage]) -> None:
-    body = {"opportunity": opp.pk, "lines": LINES, "valid_until": "2027-01-15"}
+    body = {"opportunity": opp.pk, "lines": LINES, "valid_until": "2099-01-15"}  # far ahead: accepting needs it valid
     r = api["owner"].post("/quotes", body)
     assert r.status_code == 201, r.content
     data = r.json()
@@ -266,7 +266,7 @@ def test_pages_create_send_accept_and_print(org: Org, opp: Opportunity, stages: 
     assert r.status_code == 422 and not Quote.objects.exists()  # the price had three places
     r = client.post(
         f"/pipelines/opportunities/{opp.pk}/quotes/new/",
-        {"description_0": "冷库门", "quantity_0": "2", "unit_price_0": "10.50", "valid_until": "2027-01-15"},
+        {"description_0": "冷库门", "quantity_0": "2", "unit_price_0": "10.50", "valid_until": "2099-01-15"},
     )
     quote = Quote.objects.get()
     assert r.status_code == 302 and r["Location"] == f"/pipelines/quotes/{quote.pk}/"

@@ -8,8 +8,8 @@ service, pool entries and timeline events inserted in bulk). A sweep stopped hal
 chunks behind and the next run takes the rest; a second run as of the same moment finds nobody.
 
 The clock of a customer is its last contact (``CustomerFigures.last_contact_at``), or when it was
-created or last claimed from a pool, whichever is later; the deal clock is its last order, else the
-same start.
+created or last claimed from a pool, or when the pool was switched on (``Pool.rules_since``), whichever
+is later; the deal clock is its last order, else the same start.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import translation
@@ -46,13 +46,17 @@ def _open_deal_customer_ids() -> QuerySet[Any, int]:
     return customers_with_open_opportunities()
 
 
-def _with_clocks(qs: QuerySet[Customer]) -> QuerySet[Customer]:
-    """``follow_clock``: since when nobody followed the customer up; ``deal_clock``: since its last deal."""
+def with_clocks(qs: QuerySet[Customer], since: dt.datetime | None = None) -> QuerySet[Customer]:
+    """``follow_clock``: since when nobody followed the customer up; ``deal_clock``: since its last deal.
+    ``since`` (the pool's ``rules_since``): no clock starts earlier."""
     last_claim = Subquery(
         ClaimLog.objects.filter(customer_id=OuterRef("pk")).order_by("-at").values("at")[:1],
         output_field=DateTimeField(),
     )
-    start = Greatest(F("created_at"), Coalesce(last_claim, F("created_at")), output_field=DateTimeField())
+    starts: list[Any] = [F("created_at"), Coalesce(last_claim, F("created_at"))]
+    if since is not None:  # (never NULL inside GREATEST: SQLite's MAX() would answer NULL)
+        starts.append(Value(since, output_field=DateTimeField()))
+    start = Greatest(*starts, output_field=DateTimeField())
     # The figures are the analytics app's, read through the customer's reverse relation (no write).
     return qs.annotate(
         _start=start,
@@ -70,7 +74,7 @@ def _region_q(pool: Pool, team_ids: list[int]) -> Q:
     return q
 
 
-def _routing() -> list[tuple[Pool, Q]]:
+def pool_routes() -> list[tuple[Pool, Q]]:
     """Each active pool with the customers it takes: specific pools (by provinces and/or teams)
     first, the default pool takes the rest. A pool with neither takes nobody (releases only)."""
     pools = list(Pool.objects.filter(active=True).prefetch_related("teams").order_by("id"))
@@ -107,13 +111,15 @@ def _due_q(pool: Pool, at: dt.datetime) -> Q:
 
 
 def due_customers(pool: Pool, region: Q, at: dt.datetime) -> QuerySet[Customer]:
-    return _with_clocks(_owned_candidates(region)).filter(_due_q(pool, at))
+    return with_clocks(_owned_candidates(region), pool.rules_since).filter(_due_q(pool, at))
 
 
 def warned_customers(pool: Pool, region: Q, at: dt.datetime) -> QuerySet[Customer]:
     """Customers that become due within the pool's warning days (and are not due yet)."""
     ahead = at + dt.timedelta(days=pool.warn_days_before)
-    return _with_clocks(_owned_candidates(region)).filter(_due_q(pool, ahead)).exclude(_due_q(pool, at))
+    return (
+        with_clocks(_owned_candidates(region), pool.rules_since).filter(_due_q(pool, ahead)).exclude(_due_q(pool, at))
+    )
 
 
 def _rule(pool: Pool, at: dt.datetime, follow_clock: dt.datetime, deal_clock: dt.datetime) -> dict[str, Any]:
@@ -134,7 +140,7 @@ def _reclaim_chunk(pool: Pool, region: Q, at: dt.datetime, ids: list[int]) -> in
             due_customers(pool, region, at)
             .filter(pk__in=ids)
             .order_by("pk")
-            # annotated by _with_clocks (the mypy plugin cannot follow annotations through a helper)
+            # annotated by with_clocks (the mypy plugin cannot follow annotations through a helper)
             .values_list("pk", "owner_id", "follow_clock", "deal_clock")  # type: ignore[misc]
         )
         if not rows:
@@ -188,7 +194,7 @@ def reclaim_sweep(at: dt.datetime) -> dict[str, Any]:
     """Move every customer due as of ``at`` to its pool; warn the owners of those due soon."""
     reclaimed: dict[str, int] = {}
     warned = 0
-    for pool, region in _routing():
+    for pool, region in pool_routes():
         ids = list(due_customers(pool, region, at).order_by("pk").values_list("pk", flat=True))
         total = 0
         for start in range(0, len(ids), CHUNK):
@@ -198,7 +204,7 @@ def reclaim_sweep(at: dt.datetime) -> dict[str, Any]:
     return {"reclaimed": reclaimed, "warned": warned}
 
 
-def _reclaim_day(pool: Pool, follow_clock: dt.datetime, deal_clock: dt.datetime) -> dt.date:
+def reclaim_day(pool: Pool, follow_clock: dt.datetime, deal_clock: dt.datetime) -> dt.date:
     due = follow_clock + dt.timedelta(days=pool.reclaim_after_days_without_follow_up)
     if pool.reclaim_after_days_without_deal is not None:
         due = min(due, deal_clock + dt.timedelta(days=pool.reclaim_after_days_without_deal))
@@ -213,7 +219,7 @@ def warn_owners(pool: Pool, region: Q, at: dt.datetime) -> int:
     rows = list(
         warned_customers(pool, region, at)
         .order_by("pk")
-        # annotated by _with_clocks (the mypy plugin cannot follow annotations through a helper)
+        # annotated by with_clocks (the mypy plugin cannot follow annotations through a helper)
         .values_list("pk", "name", "owner_id", "follow_clock", "deal_clock")  # type: ignore[misc]
     )
     owners = {u.pk: u for u in User.objects.filter(pk__in={r[2] for r in rows}, is_active=True)}
@@ -224,7 +230,7 @@ def warn_owners(pool: Pool, region: Q, at: dt.datetime) -> int:
             owner = owners.get(owner_id)
             if owner is None:
                 continue
-            day = _reclaim_day(pool, follow_clock, deal_clock)
+            day = reclaim_day(pool, follow_clock, deal_clock)
             notices.append(
                 Notice(
                     recipient=owner,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pearl.accounts.models import Team, User
@@ -73,8 +74,11 @@ def _clean(data: dict[str, Any], pool: Pool | None) -> tuple[dict[str, Any], lis
 def _save(actor: User, pool: Pool, values: dict[str, Any], teams: list[Team] | None) -> None:
     if values.get("is_default"):
         Pool.objects.filter(is_default=True).exclude(pk=pool.pk).update(is_default=False)
+    switched_on = values.get("active", pool.active) and (pool._state.adding or not pool.active)
     for key, value in values.items():
         setattr(pool, key, value)
+    if switched_on:
+        pool.rules_since = timezone.now()
     pool.save()
     if teams is not None:
         pool.teams.set(teams)

@@ -179,3 +179,28 @@ def test_a_handover_restarts_the_clock_without_using_the_quota(org: Org, pool: P
     assert _owner(customer) == org.teammate.pk
     reclaim_sweep(_days(36))
     assert _owner(customer) is None
+
+
+def test_switching_a_pool_on_gives_every_owner_the_full_period(org: Org, pool: Pool) -> None:
+    """A customer untouched for a year is not reclaimed the night the pool is switched on: the clock
+    starts then, the owner is warned K days before and the customer goes back after N days."""
+    from pearl.pools.services import pool_update
+
+    customer = make_customer(org.owner)
+    Customer.objects.filter(pk=customer.pk).update(created_at=_days(-365))
+    pool_update(actor=org.admin, pool_id=pool.pk, data={"active": False})
+    pool_update(actor=org.admin, pool_id=pool.pk, data={"active": True})
+    pool.refresh_from_db()
+    assert pool.rules_since is not None and abs((pool.rules_since - timezone.now()).total_seconds()) < 60
+    assert reclaim_sweep(_days(1))["reclaimed"] == {pool.name: 0}
+    assert _owner(customer) == org.owner.pk
+    reclaim_sweep(_days(28))  # within the 3 warning days
+    assert Notification.objects.filter(recipient=org.owner, subject_id=customer.pk).exists()
+    assert _owner(customer) == org.owner.pk
+    reclaim_sweep(_days(31))
+    assert _owner(customer) is None
+    # Saving the pool while it is on does not restart anyone's clock.
+    since = pool.rules_since
+    pool_update(actor=org.admin, pool_id=pool.pk, data={"warn_days_before": 5})
+    pool.refresh_from_db()
+    assert pool.rules_since == since
