@@ -149,12 +149,10 @@ def lead_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
-    opportunity = None
-    if request.POST.get("with_opportunity"):
-        # Blank fields take the service's defaults (a name from the lead, the default pipeline).
-        opportunity = {
-            k: v for k in ("name", "amount", "expected_close_date") if (v := request.POST.get(k, "").strip())
-        }
+    # Ticked, or any of its fields filled in (someone who typed an amount meant it): blank fields take
+    # the service's defaults (a name from the lead, the default pipeline).
+    filled = {k: v for k in ("name", "amount", "expected_close_date") if (v := request.POST.get(k, "").strip())}
+    opportunity = filled if request.POST.get("with_opportunity") or filled else None
     try:
         result = services.lead_convert(actor=actor, lead_id=pk, opportunity=opportunity)
     except (ValidationFailed, Conflict) as exc:

@@ -246,6 +246,7 @@ def leads_create_many(
     rows: Sequence[Mapping[str, Any]],
     fallback: Fallback | None = None,
     label: str = "",
+    notify: bool = True,
 ) -> BulkResult:
     """Create many leads at once (import, channel batch, web form), assigned set-wise: rules, members
     and their loads read once, the choices made in order in Python, leads and their change log written
@@ -253,7 +254,8 @@ def leads_create_many(
 
     ``actor=None`` is an arrival from outside (a public web form): no permission check, nobody is the
     creator, the change log names ``label``; ``fallback`` then says where unassigned leads go (without
-    it, the creator keeps them, or their team's queue)."""
+    it, the creator keeps them, or their team's queue). ``notify=False`` tells no owner (a history
+    written after the fact, as the demo's)."""
     if actor is not None:
         require(actor, "create")
     lookups = Lookups.for_rows(rows)
@@ -303,7 +305,8 @@ def leads_create_many(
             for lead in leads
         ],
     )
-    notify_assigned(actor, leads)
+    if notify:
+        notify_assigned(actor, leads)
     actor_id = getattr(actor, "pk", None)
     emit_many("lead.created", [{"lead_id": lead.pk, "owner_id": lead.owner_id, "actor_id": actor_id} for lead in leads])
     return BulkResult(created=leads, errors=errors, by_index=by_index)

@@ -80,7 +80,7 @@ def test_page_convert_with_an_opportunity(org: Org) -> None:
     assert 'name="with_opportunity"' in page.content.decode()
     bad = client.post(f"/leads/{lead.pk}/convert/", {"with_opportunity": "1", "amount": "很多"})
     assert bad.status_code == 422 and Lead.objects.get(pk=lead.pk).status == LeadStatus.NEW
-    done = client.post(f"/leads/{lead.pk}/convert/", {"with_opportunity": "1", "amount": "800"})
+    done = client.post(f"/leads/{lead.pk}/convert/", {"amount": "800"})  # an amount typed in is enough
     assert done.status_code == 302
     opportunity = Opportunity.objects.get()
     assert done["Location"].endswith(f"/customers/{opportunity.customer_id}/")
