@@ -25,7 +25,6 @@ from pearl.dataquality.tests.test_import_jobs import sample_rows, xlsx
 ROOT = Path(__file__).resolve().parents[3]
 
 
-
 def _run(*args: str) -> str:
     out = io.StringIO()
     with translation.override("en"):
@@ -48,7 +47,7 @@ def test_command_imports_with_progress_and_counts(org: Org, tmp_path: Path) -> N
 
 
 def test_command_counts_read_as_outcomes_in_chinese(org: Org, tmp_path: Path) -> None:
-    """"created" alone is the timestamp field's label (创建时间); the counts say what happened to rows."""
+    """ "created" alone is the timestamp field's label (创建时间); the counts say what happened to rows."""
     path = tmp_path / "客户.xlsx"
     path.write_bytes(xlsx(sample_rows()))
     out = io.StringIO()
@@ -154,3 +153,16 @@ def test_killed_import_resumes_to_the_same_result(tmp_path: Path) -> None:
     assert resumed["customers"] == fresh["customers"] and len(fresh["customers"]) == 2000
     assert resumed["counts"] == fresh["counts"]
     assert resumed["logs"] == fresh["logs"]
+
+
+def test_command_imports_leads_with_target(org: Org, tmp_path: Path) -> None:
+    from pearl.leads.models import Lead
+
+    path = tmp_path / "展会名单.xlsx"
+    rows = [["林先生", "深圳海鲜楼", "13922220001"], ["赵女士", "", "13922220002"], ["无电话", "", ""]]
+    path.write_bytes(xlsx(rows, headers=["姓名", "公司", "手机"], title=None))
+    out = _run(str(path), "--user", "owner", "--target", "leads")
+    assert "created: 2" in out and "invalid: 1" in out
+    assert sorted(Lead.objects.values_list("name", flat=True)) == ["林先生", "赵女士"]
+    assert Customer.objects.count() == 0
+    assert ImportJob.objects.get().target == "leads"

@@ -17,7 +17,7 @@ from pearl.accounts.models import User
 from pearl.core.context import Channel, acting_through
 from pearl.core.errors import ApplicationError
 from pearl.dataquality import selectors
-from pearl.dataquality.choices import ImportKey, ImportRule
+from pearl.dataquality.choices import ImportKey, ImportRule, ImportTarget
 from pearl.dataquality.mapping import field_label
 from pearl.dataquality.models import ImportJob
 from pearl.dataquality.services import imports
@@ -28,6 +28,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file")
+        parser.add_argument(
+            "--target", choices=ImportTarget.values, default=ImportTarget.CUSTOMERS,
+            help="customers (default) or leads (assigned by the assignment rules as they arrive)",
+        )  # fmt: skip
         parser.add_argument("--preset", help="name of a saved column mapping")
         parser.add_argument("--key", choices=ImportKey.values, help="match existing customers on (default mobile)")
         parser.add_argument("--rule", choices=ImportRule.values, help="fill_empty (default) or overwrite")
@@ -87,7 +91,7 @@ class Command(BaseCommand):
             job = imports.job_create(
                 actor=actor, file=fh, filename=path.name, sheet=options["sheet"], preset_id=preset_id,
                 key=options["key"] or ImportKey.MOBILE, rule=options["rule"] or ImportRule.FILL_EMPTY,
-                require_mapping=True,
+                require_mapping=True, target=options["target"],
             )  # fmt: skip
         if preset_id is not None and (options["key"] or options["rule"]):
             job = imports.job_set_mapping(
