@@ -67,11 +67,14 @@ def _existing_keys(pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
     recipients = sorted({pk for pk, key in pairs if key})
     for start in range(0, len(keys), CHUNK):
         # Both columns, so the (recipient, dedupe key) unique index answers: on the key alone the read
-        # scanned every notification (70 ms each at 20k rows, and growing with the table).
+        # scanned every notification (70 ms each at 20k rows, and growing with the table). The index is
+        # partial (key not empty): naming its condition lets the planners use it (SQLite only takes a
+        # partial index when the query states its WHERE; without it a new lead's notice read 40-130 ms
+        # of its owner's notifications at 195k rows).
         found.update(
-            Notification.objects.filter(
-                recipient_id__in=recipients, dedupe_key__in=keys[start : start + CHUNK]
-            ).values_list("recipient_id", "dedupe_key")
+            Notification.objects.exclude(dedupe_key="")
+            .filter(recipient_id__in=recipients, dedupe_key__in=keys[start : start + CHUNK])
+            .values_list("recipient_id", "dedupe_key")
         )
     return found
 
