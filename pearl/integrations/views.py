@@ -109,8 +109,9 @@ def _missing(request: HttpRequest) -> HttpResponse:
 
 
 def _visitor_address(request: HttpRequest) -> str:
-    # The connecting address. Behind a reverse proxy that is the proxy's, shared by every visitor; a
-    # client-supplied X-Forwarded-For is not trusted, or anyone could escape the limit by inventing one.
+    # The connecting address: a client-supplied X-Forwarded-For is not read here, or anyone could escape
+    # the limit by inventing one. Behind a reverse proxy, PEARL_TRUSTED_PROXY makes `pearl serve` (waitress)
+    # put the visitor's address here from that proxy's header; without it every visitor shares the proxy's.
     return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 

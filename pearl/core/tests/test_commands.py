@@ -60,7 +60,10 @@ def test_serve_answers_pages_and_static_files_with_the_worker_running(tmp_path: 
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "pearl", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -82,3 +85,33 @@ def test_serve_answers_pages_and_static_files_with_the_worker_running(tmp_path: 
         output, _ = proc.communicate(timeout=30)
     assert "Huey consumer started" in output
     assert (tmp_path / "secret_key").exists()
+
+
+def _echo_address(environ: dict, start_response: object) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])  # type: ignore[operator]
+    return [environ.get("REMOTE_ADDR", "").encode()]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "seen"), [("127.0.0.1", "203.0.113.9"), ("", "127.0.0.1"), ("10.9.9.9", "127.0.0.1")]
+)
+def test_a_trusted_proxy_gives_the_visitor_address(trusted: str, seen: str) -> None:
+    """With PEARL_TRUSTED_PROXY the real waitress server takes the visitor's address from that proxy's
+    X-Forwarded-For (what the web forms' per-visitor limit counts); from anyone else the header is ignored."""
+    import threading
+
+    from waitress.server import create_server
+
+    from pearl.core.management.commands.serve import proxy_options
+
+    server = create_server(_echo_address, host="127.0.0.1", port=0, **proxy_options(trusted))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        port = server.socket.getsockname()[1]
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"X-Forwarded-For": "203.0.113.9"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.read().decode() == seen
+    finally:
+        server.close()
+        thread.join(timeout=5)

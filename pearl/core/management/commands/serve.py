@@ -48,10 +48,27 @@ class Command(BaseCommand):
             consumer = start_inprocess_worker()
         self.stdout.write(f"Pearl: http://{options['host']}:{port}/")
         try:
-            serve(application, host=options["host"], port=port, threads=options["threads"], ident="Pearl")
+            serve(
+                application, host=options["host"], port=port, threads=options["threads"], ident="Pearl",
+                **proxy_options(os.environ.get("PEARL_TRUSTED_PROXY", "")),
+            )  # fmt: skip
         finally:
             if consumer is not None:
                 consumer.stop(graceful=True)
+
+
+def proxy_options(trusted: str) -> dict[str, Any]:
+    """waitress's reverse-proxy options for ``PEARL_TRUSTED_PROXY`` (the proxy's address, or ``*``): the
+    visitor's address and scheme are then taken from that proxy's X-Forwarded-For / -Proto, so per-visitor
+    limits (the web forms') count visitors, not the proxy; the headers from anyone else are dropped."""
+    trusted = trusted.strip()
+    if not trusted:
+        return {}
+    return {
+        "trusted_proxy": trusted,
+        "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+        "clear_untrusted_proxy_headers": True,
+    }
 
 
 def start_inprocess_worker() -> Any:
