@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -402,6 +403,17 @@ def identity_holders(*, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], i
         condition |= Q(kind=kind, value__in=sorted(values))
     rows = Identity.objects.filter(condition).values_list("kind", "value", "customer_id")
     return {(kind, value): customer_id for kind, value, customer_id in rows}
+
+
+def customer_owners(*, customer_ids: Iterable[int]) -> dict[int, tuple[User, str]]:
+    """The active owner and name of each of these customers that has one (one query). Not scoped: for
+    telling an owner about their customer (a channel inquiry), never for showing it to the caller."""
+    rows = (
+        Customer.objects.filter(pk__in=set(customer_ids), owner__isnull=False, owner__is_active=True)
+        .select_related("owner")
+        .only("pk", "name", "owner")
+    )
+    return {c.pk: (c.owner, c.name) for c in rows if c.owner is not None}
 
 
 def companies_by_name(*, names: list[str]) -> dict[str, int]:

@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from pearl.accounts.models import User
@@ -36,6 +38,7 @@ from pearl.customers.services.channel import ChannelPerson, Stitch, channel_cust
 from pearl.integrations.services.clean import CleanEvent, clean_event
 from pearl.leads import selectors as lead_selectors
 from pearl.leads.services import Inquiry, lead_inquiries_add, leads_create_many, notify_asked_again
+from pearl.reminders.services import Notice, notify_many
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +188,31 @@ def _ingest(actor: User, clean: Sequence[CleanEvent], results: list[EventResult]
             "event_id": event.event_id, "timeline_event_id": event_id, "new_customer": result.new,
         })  # fmt: skip
     emit_many("channel.event_recorded", recorded)
+    _tell_owners_of_inquiries(fresh, results)
+
+
+def _tell_owners_of_inquiries(recorded: Sequence[CleanEvent], results: list[EventResult]) -> None:
+    """A customer asking to buy again (a lead event that landed on a customer) tells its owner, once per
+    event; the people who are not customers were handled as leads (their owners told there)."""
+    asked = [e for e in recorded if e.is_lead and results[e.index].customer is not None]
+    if not asked:
+        return
+    owners = customer_selectors.customer_owners(customer_ids={int(results[e.index].customer or 0) for e in asked})
+    with translation.override(settings.LANGUAGE_CODE):
+        notices = [
+            Notice(
+                recipient=owner,
+                title=_("Customer “%(customer)s” asked through %(channel)s") % {"customer": name, "channel": e.channel},
+                body=e.summary,
+                link=reverse("customers:customer_detail", args=[customer_id]),
+                subject=("customers.customer", customer_id),
+                dedupe_key=f"customer-inquiry:{results[e.index].timeline_event}",
+            )
+            for e in asked
+            if (customer_id := int(results[e.index].customer or 0)) in owners
+            for owner, name in [owners[customer_id]]
+        ]
+    notify_many(notices)
 
 
 def _replays(clean: Sequence[CleanEvent], results: list[EventResult]) -> list[CleanEvent]:

@@ -114,6 +114,11 @@ def test_a_known_customer_asking_stays_on_the_customer(org: Org, api: Api, south
     assert answer["customer"] == known.pk and answer["matched_by"] == "mobile" and answer["lead"] is None
     assert not Lead.objects.exists()
     assert TimelineEvent.objects.filter(customer_id=known.pk, external_id="L1").exists()
+    # Its owner hears of it (once: a replay tells nobody again).
+    (notice,) = Notification.objects.filter(recipient=org.owner)
+    assert notice.title == f"客户「{known.name}」通过 线上询盘 咨询" and notice.body == "想订 200 箱大闸蟹"
+    body(api.post("/events", lead_event()), 200)
+    assert Notification.objects.filter(recipient=org.owner).count() == 1
 
 
 def test_a_batch_groups_one_person_and_mixes_with_orders(org: Org, api: Api, south_rule: Any) -> None:
