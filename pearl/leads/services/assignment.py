@@ -103,7 +103,7 @@ class Assigner:
             rows = (
                 Lead.objects.filter(owner_id__in=member_ids, status__in=OPEN_STATUSES)
                 .values("owner_id")
-                .annotate(n=Count("id"))
+                .annotate(n=Count("*"))  # count(*): the (owner, status) index alone answers it on PostgreSQL
                 .values_list("owner_id", "n")
             )
             loads = dict(rows)

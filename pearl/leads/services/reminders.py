@@ -25,6 +25,8 @@ from pearl.leads.models import Lead
 if TYPE_CHECKING:
     from pearl.reminders.models import ReminderRules
 
+STAMP_CHUNK = 10_000
+
 
 def follow_up_hours(rules: ReminderRules | None = None) -> int:
     """Hours an owner has to follow up a new lead: the reminder rules' number (24 by default),
@@ -92,5 +94,9 @@ def leads_reminders_sweep(at: dt.datetime) -> dict[str, Any]:
                 subject=("leads.lead", first_id),
                 dedupe_key=f"leads.no_follow_up:{owner_id}:{first_id}:{leads[-1][0]}:{len(leads)}",
             )
-        Lead.objects.filter(pk__in=[row[0] for row in due]).update(reminded_at=at)
+        ids = [row[0] for row in due]
+        # In chunks: a first run on a big backlog stamps hundreds of thousands of leads, more ids than
+        # one statement may carry (SQLite's variable limit; 250k failed).
+        for start in range(0, len(ids), STAMP_CHUNK):
+            Lead.objects.filter(pk__in=ids[start : start + STAMP_CHUNK]).update(reminded_at=at)
     return {"leads": len(due), "notifications": sent}
