@@ -138,16 +138,3 @@ def test_reminder_sweep_queries_do_not_grow_with_leads(org: Org) -> None:
     assert sweep_with(2, now) == sweep_with(20, now + dt.timedelta(hours=1))
     assert Notification.objects.filter(recipient=org.owner).count() == 2
     assert "20 leads of owner" in Notification.objects.filter(recipient=org.owner).order_by("-id")[0].title
-
-
-def test_a_big_backlog_is_stamped_in_chunks(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
-    """More overdue leads than one statement may name (SQLite refused 250k ids): stamped chunk by chunk,
-    every one of them, and a second run finds none."""
-    from pearl.leads.services import reminders
-
-    monkeypatch.setattr(reminders, "STAMP_CHUNK", 3)
-    leads = [make_lead(org.owner) for _ in range(7)]
-    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(assigned_at=timezone.now() - dt.timedelta(hours=30))
-    assert _run(timezone.now())["leads"] == 7
-    assert not Lead.objects.filter(reminded_at__isnull=True).exists()
-    assert _run(timezone.now())["leads"] == 0

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pearl.accounts.models import User
 from pearl.core.testing.personas import Org
 from pearl.leads import services
 from pearl.leads.tests.conftest import make_lead, phone
 from pearl.reminders.models import Notification
 
 
-def _told(user: object) -> list[str]:
+def _told(user: User) -> list[str]:
     return list(Notification.objects.filter(recipient=user).values_list("title", flat=True))
 
 
