@@ -136,10 +136,12 @@ def notify(
     subject: tuple[str, int] | None = None,
     dedupe_key: str = "",
     email: bool = False,
+    channels: Collection[str] | None = None,
 ) -> int:
     """One notification per recipient; with a ``dedupe_key`` at most one per recipient ever (a rule run
     twice notifies nobody twice). ``email``: also queue an email to each newly notified recipient who
-    has an address. Returns how many notifications were created."""
+    has an address. ``channels``: the outside channels (None: read from the reminder rules; a sweep that
+    read them once passes them). Returns how many notifications were created."""
     title = _one_line(title, TITLE_LIMIT)
     if not title:
         raise ValidationFailed(_("A notification needs a title."), field_errors={"title": [_("Enter a title.")]})
@@ -162,6 +164,7 @@ def notify(
                 )
                 for pk in unique
             ),
+            channels=channels,
             also=[OutboxChannel.EMAIL] if email else [],
         )
         if new:

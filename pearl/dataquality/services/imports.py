@@ -5,7 +5,7 @@ behind. A run commits batch by batch; each batch's transaction also moves ``job.
 process killed half-way leaves whole batches only, and running the job again resumes after the last
 committed one with the same final result. Rows are written through
 ``pearl.customers.services.bulk.customer_bulk_upsert``, or, for a leads import (``job.target``), through
-``pearl.leads.services.leads_create_many`` (see ``lead_import``).
+``pearl.leads.services.leads_create_clean`` (see ``lead_import``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The import wizard for leads: the same upload → mapping → preview → run in batches → report → revert,
-writing through ``pearl.leads.services.leads_create_many`` (which validates every row and assigns each
+writing through ``pearl.leads.services.leads_create_clean`` (the rows cleaned once, here; it assigns each
 lead by the assignment rules in one pass).
 
 A row becomes a lead unless it is invalid or names a person the CRM already follows: its mobile, email
@@ -37,7 +37,7 @@ from pearl.dataquality.mapping import LEAD_FIELD_LABELS, LEADS, field_label
 from pearl.dataquality.models import ImportedRecord, ImportIssue, ImportJob
 from pearl.leads.models import Lead
 from pearl.leads.selectors import IDENTIFIERS, open_leads_holding
-from pearl.leads.services import Assigner, leads_create_many
+from pearl.leads.services import Assigner, leads_create_clean, rule_values
 from pearl.leads.services.bulk import leads_delete_untouched
 from pearl.leads.services.leads import INPUT_FIELDS, clean_lead
 from pearl.leads.services.leads import Lookups as LeadLookups
@@ -88,12 +88,11 @@ class RowLookups:
 
 @dataclass
 class RowPlan:
-    """What becomes of one row: created (``data`` goes to leads_create_many), duplicate or invalid."""
+    """What becomes of one row: created (``values`` go to leads_create_clean), duplicate or invalid."""
 
     row: int
     outcome: str
     messages: list[str] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)  # clean_lead's values (relations as instances)
     lead: Lead | None = None
 
@@ -149,7 +148,7 @@ def plan_rows(rows: Sequence[Mapping[str, Any]], lookups: RowLookups, seen: Seen
         except ValidationFailed as exc:
             plan.messages = [f"{_label(k)}: {m}" for k, messages in exc.field_errors.items() for m in messages]
             continue
-        plan.outcome, plan.data = CREATED, data
+        plan.outcome = CREATED
     pairs = [(k, p.values[k]) for p in plans if p.outcome == CREATED for k in IDENTIFIERS if p.values.get(k)]
     customers = identity_holders(pairs=pairs) if pairs else {}
     open_leads = open_leads_holding(pairs=pairs) if pairs else {}
@@ -192,11 +191,6 @@ def _duplicate_of(
                 % {"field": _label(pair[0]), "value": pair[1], "row": seen.rows[pair]}
             ]
     return []
-
-
-def _rule_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A lead's clean values as assignment rules read them: relations by id."""
-    return {k: getattr(v, "pk", v) for k, v in values.items()}
 
 
 # --- what the leads went to -------------------------------------------------------------------------
@@ -248,7 +242,7 @@ def dry_run(
             for plan in plan_rows(batch.data, lookups, seen):
                 counts[plan.outcome] += 1
                 if plan.outcome == CREATED:
-                    decision = assigner.decide(_rule_values(plan.values))
+                    decision = assigner.decide(rule_values(plan.values))
                     _count(assignment, decision.rule, decision.reason, decision.owner)
                 elif len(issues) < PREVIEW_ISSUES:
                     issues.append({"row": plan.row, "kind": plan.outcome, "messages": plan.messages})
@@ -304,14 +298,11 @@ def _create(actor: User, plans: list[RowPlan], seen: Seen) -> None:
     todo = [p for p in plans if p.outcome == CREATED]
     if not todo:
         return
-    result = leads_create_many(actor=actor, rows=[p.data for p in todo])
+    # Each row went through clean_lead in plan_rows (to find its duplicates): written as cleaned there.
+    result = leads_create_clean(actor=actor, values=[p.values for p in todo])
     for index, plan in enumerate(todo):
-        if index in result.errors:  # validated the same way just before: only a change of the lists between
-            plan.outcome = INVALID
-            plan.messages = [f"{_label(k)}: {m}" for k, ms in result.errors[index].items() for m in ms]
-        else:
-            plan.lead = result.by_index[index]
-            seen.created.add(plan.lead.pk)
+        plan.lead = result.by_index[index]
+        seen.created.add(plan.lead.pk)
 
 
 def _commit(

@@ -37,7 +37,7 @@ from pearl.customers.choices import ChoiceList
 from pearl.customers.models import ChoiceOption
 from pearl.customers.services.contacts import clean_email, clean_wechat
 from pearl.integrations.models import WebForm
-from pearl.leads.choices import OPEN_STATUSES
+from pearl.leads import selectors as lead_selectors
 from pearl.leads.models import Lead, LeadFollowUp
 from pearl.leads.services import (
     Fallback,
@@ -327,7 +327,9 @@ def webform_submit(*, form_id: int, data: Mapping[str, Any]) -> Submission:
             raise NotFound(_("This form is closed or does not exist."))
         row, message = _visitor_values(form, data)
         now = timezone.now()
-        lead = Lead.objects.filter(mobile=row["mobile"], status__in=OPEN_STATUSES).order_by("-id").first()
+        # The same "open lead of this person" as channel events and imports find (the oldest one).
+        held = lead_selectors.open_leads_holding(pairs=[("mobile", row["mobile"])]).get(("mobile", row["mobile"]))
+        lead = Lead.objects.get(pk=held[0]) if held else None
         new = lead is None
         if lead is None:
             result = leads_create_many(

@@ -10,7 +10,9 @@ from pearl.leads.services.leads import (
     lead_delete,
     lead_follow_up_add,
     lead_update,
+    leads_create_clean,
     leads_create_many,
+    rule_values,
     status_error,
 )
 from pearl.leads.services.notices import notify_asked_again, notify_assigned
@@ -43,11 +45,13 @@ __all__ = [
     "lead_follow_up_add",
     "lead_inquiries_add",
     "lead_update",
+    "leads_create_clean",
     "leads_create_many",
     "leads_reminders_sweep",
     "matches",
     "may_own_leads",
     "notify_asked_again",
     "notify_assigned",
+    "rule_values",
     "status_error",
 ]

@@ -176,7 +176,7 @@ def clean_lead(data: Mapping[str, Any], *, instance: Lead | None, lookups: Looku
     return out
 
 
-def _rule_values(values: Mapping[str, Any]) -> dict[str, Any]:
+def rule_values(values: Mapping[str, Any]) -> dict[str, Any]:
     """A lead's values as rules read them: relations by id."""
     out = dict(values)
     for key in ("source", "product_interest"):
@@ -199,7 +199,7 @@ def lead_create(*, actor: User, data: Mapping[str, Any]) -> Lead:
     require(actor, "create")
     values = clean_lead(data, instance=None, lookups=Lookups.for_rows([data]))
     assigner = Assigner.load(creator=actor)
-    decision = assigner.decide(_rule_values(values))
+    decision = assigner.decide(rule_values(values))
     assigner.save_pointers()
     lead = _new_lead(actor, values)
     stamp(lead, decision, timezone.now())
@@ -266,6 +266,26 @@ def leads_create_many(
             good.append((index, clean_lead(row, instance=None, lookups=lookups)))
         except ValidationFailed as exc:
             errors[index] = {k: [str(m) for m in v] for k, v in exc.field_errors.items()}
+    return _create_clean(actor, good, errors, fallback=fallback, label=label, notify=notify)
+
+
+@transaction.atomic
+def leads_create_clean(*, actor: User, values: Sequence[Mapping[str, Any]], notify: bool = True) -> BulkResult:
+    """``leads_create_many`` for values already through ``clean_lead`` (an import cleans each row first
+    to find its duplicates, and need not have it cleaned twice); ``by_index`` follows ``values``."""
+    require(actor, "create")
+    return _create_clean(actor, list(enumerate(values)), {}, fallback=None, label="", notify=notify)
+
+
+def _create_clean(
+    actor: User | None,
+    good: Sequence[tuple[int, Mapping[str, Any]]],
+    errors: dict[int, dict[str, list[str]]],
+    *,
+    fallback: Fallback | None,
+    label: str,
+    notify: bool,
+) -> BulkResult:
     if not good:
         return BulkResult(created=[], errors=errors)
     assigner = Assigner.load(creator=actor)
@@ -277,7 +297,7 @@ def leads_create_many(
     by_index: dict[int, Lead] = {}
     for index, values in good:
         lead = _new_lead(actor, values)
-        stamp(lead, assigner.decide(_rule_values(values)), now)
+        stamp(lead, assigner.decide(rule_values(values)), now)
         lead.created_at = lead.updated_at = now
         leads.append(lead)
         by_index[index] = lead

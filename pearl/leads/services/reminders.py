@@ -93,6 +93,7 @@ def leads_reminders_sweep(at: dt.datetime) -> dict[str, Any]:
                 link=link,
                 subject=("leads.lead", first_id),
                 dedupe_key=f"leads.no_follow_up:{owner_id}:{first_id}:{group['last']}:{count}",
+                channels=rules.outside_channels,  # read once for the run, not once per owner
             )
         # The same condition, set-based: a lead followed up meanwhile no longer matches (it needs no
         # reminder), and no new lead can match (a lead is assigned now, after the cutoff).
